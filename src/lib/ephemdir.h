@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libephemdir — temporary directories that clean themselves up.
+ *
+ * This header is the whole public contract.  Conventions:
+ *
+ *  - Functions return 0 (or a documented non-negative value) on success and a
+ *    negative errno-style code on failure.  The codes with a specific meaning:
+ *      -ENOENT    the target is not tracked
+ *      -ENOTUNIQ  a name prefix matches more than one tracked directory
+ *      -EBUSY     the entry is being deleted, or is in use
+ *      -ESTALE    the directory on disk is not the one ephemdir created
+ *                 (replaced, or its marker is missing or altered)
+ *      -EUCLEAN   the registry is corrupt (a copy was saved, nothing changed)
+ *      -EPERM     a path failed the trust or deletion-guard checks
+ *      -EINVAL    bad input (the message says which value)
+ *    ephemdir_strerror() turns any of them into text.
+ *  - Output parameters are prefixed ret_ and written only on success.
+ *  - The library never prints.  It reports through the log callback given in
+ *    struct ephemdir_ctx_opts, and per-call detail through ephemdir_last_error().
+ *  - Option structs are "zero = unset": a field left 0/NULL takes the value
+ *    from the user's config, then the built-in default.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ephemdir_ctx ephemdir_ctx;
+typedef struct ephemdir_dir ephemdir_dir;
+
+/* ---- errors and logging ------------------------------------------------- */
+
+const char *ephemdir_strerror(int err);
+
+enum ephemdir_log_level {
+        EPHEMDIR_LOG_ERR = 3,
+        EPHEMDIR_LOG_WARNING = 4,
+        EPHEMDIR_LOG_NOTICE = 5,
+        EPHEMDIR_LOG_INFO = 6,
+        EPHEMDIR_LOG_DEBUG = 7,
+};
+
+typedef void (*ephemdir_log_fn)(int level, const char *message, void *userdata);
+
+/* ---- context ------------------------------------------------------------ */
+
+struct ephemdir_ctx_opts {
+        /* Registry location.  NULL: $EPHEMDIR_DATA_DIR, else
+         * $XDG_DATA_HOME/ephemdir, else ~/.local/share/ephemdir. */
+        const char *data_dir;
+        /* Config location.  NULL: $EPHEMDIR_CONFIG_DIR, else
+         * $XDG_CONFIG_HOME/ephemdir, else ~/.config/ephemdir. */
+        const char *config_dir;
+        ephemdir_log_fn log;
+        void *log_userdata;
+};
+
+/* Open (creating if needed, 0700) the data directory and its registry. */
+int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts);
+void ephemdir_ctx_close(ephemdir_ctx *ctx);
+
+/* Human-readable detail for the last failed call on this context ("" if none).
+ * Valid until the next call on the context. */
+const char *ephemdir_last_error(const ephemdir_ctx *ctx);
+
+const char *ephemdir_ctx_data_dir(const ephemdir_ctx *ctx);
+
+/* ---- creating ------------------------------------------------------------ */
+
+enum ephemdir_tristate {
+        EPHEMDIR_DEFAULT = 0,
+        EPHEMDIR_YES = 1,
+        EPHEMDIR_NO = 2,
+};
+
+enum ephemdir_cleanup {
+        EPHEMDIR_CLEANUP_DEFAULT = 0,
+        EPHEMDIR_CLEANUP_AUTO = 1,        /* due by lifetime / restart / size */
+        EPHEMDIR_CLEANUP_NEXT_SWEEP = 2,  /* due at any explicit sweep */
+};
+
+enum ephemdir_name_style {
+        EPHEMDIR_NAME_DEFAULT = 0,
+        EPHEMDIR_NAME_AUTO = 1,    /* clean in an owner-private parent, else secure */
+        EPHEMDIR_NAME_SECURE = 2,  /* adjective-animal-<16 hex> */
+        EPHEMDIR_NAME_CLEAN = 3,   /* adjective-animal, owner-private parent only */
+};
+
+/* Lifetime value meaning "no time limit" (distinct from 0 = unset). */
+#define EPHEMDIR_FOREVER INT64_C(-1)
+/* max_size value meaning "no size limit". */
+#define EPHEMDIR_NO_SIZE_LIMIT INT64_C(-1)
+
+#define EPHEMDIR_MAX_TAGS 16
+#define EPHEMDIR_MAX_DESCRIPTION 256
+
+struct ephemdir_new_opts {
+        int64_t lifetime;                   /* seconds, EPHEMDIR_FOREVER, 0 = unset */
+        enum ephemdir_tristate remove_on_restart;
+        enum ephemdir_tristate keep_while_in_use;
+        enum ephemdir_cleanup cleanup;
+        int64_t max_size;                   /* bytes, EPHEMDIR_NO_SIZE_LIMIT, 0 = unset */
+        enum ephemdir_name_style name_style;
+        const char *parent;                 /* NULL: current directory */
+        const char *prefix;                 /* prepended to the generated name */
+        int words;                          /* 1..4, 0 = unset (2) */
+        const char *const *tags;            /* n_tags entries */
+        size_t n_tags;
+        const char *description;
+        const char *origin;                 /* NULL: "api" */
+};
+
+/* Create a directory (0700, with a .ephemdir marker) and track it.  Runs a
+ * bounded lazy sweep of already-due entries first. */
+int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemdir_dir **ret);
+
+/* ---- handles ---------------------------------------------------------------
+ * A handle remembers the marker id and row version it was made from: acting on
+ * a stale handle fails with -ESTALE instead of touching a replacement. */
+
+const char *ephemdir_dir_path(const ephemdir_dir *d);
+const char *ephemdir_dir_name(const ephemdir_dir *d);
+int64_t ephemdir_dir_created_at(const ephemdir_dir *d);
+int64_t ephemdir_dir_expires_at(const ephemdir_dir *d);   /* 0: no time limit */
+
+int ephemdir_dir_remove(ephemdir_dir *d);   /* delete now, stop tracking */
+int ephemdir_dir_keep(ephemdir_dir *d);     /* stop tracking, keep on disk */
+int ephemdir_dir_extend(ephemdir_dir *d, int64_t seconds);  /* from now; EPHEMDIR_FOREVER */
+void ephemdir_dir_free(ephemdir_dir *d);
+
+/* Scope end for EPHEMDIR_SCOPED handles: removes the directory unless it was
+ * kept (by this handle or by anyone else first), then frees the handle. */
+void ephemdir_dir_scope_end(ephemdir_dir **d);
+#define EPHEMDIR_SCOPED __attribute__((cleanup(ephemdir_dir_scope_end)))
+
+/* ---- by target (full path, exact name or unique name prefix) ------------- */
+
+int ephemdir_resolve(ephemdir_ctx *ctx, const char *target, ephemdir_dir **ret);
+int ephemdir_remove(ephemdir_ctx *ctx, const char *target);
+int ephemdir_keep(ephemdir_ctx *ctx, const char *target);
+int ephemdir_extend(ephemdir_ctx *ctx, const char *target, int64_t seconds);
+
+/* Forget tracked entries whose path is missing from disk.  Returns the count. */
+int ephemdir_prune(ephemdir_ctx *ctx);
+
+/* ---- listing ----------------------------------------------------------------*/
+
+enum ephemdir_status {
+        EPHEMDIR_STATUS_ACTIVE,         /* counting down */
+        EPHEMDIR_STATUS_EXPIRING,       /* less than 15 minutes left */
+        EPHEMDIR_STATUS_EXPIRED,        /* due at the next sweep */
+        EPHEMDIR_STATUS_UNTIL_RESTART,
+        EPHEMDIR_STATUS_UNTIL_SWEEP,
+        EPHEMDIR_STATUS_KEPT,           /* tracked, no automatic cleanup */
+        EPHEMDIR_STATUS_MISSING,
+        EPHEMDIR_STATUS_REPLACED,
+        EPHEMDIR_STATUS_LEGACY,
+        EPHEMDIR_STATUS_DELETING,
+        EPHEMDIR_STATUS_RECOVERY,
+        EPHEMDIR_STATUS_UNAVAILABLE,
+        EPHEMDIR_STATUS_BLOCKED,
+        _EPHEMDIR_STATUS_MAX,
+};
+
+/* "active", "expiring", ... as used in JSON output. */
+const char *ephemdir_status_word(enum ephemdir_status s);
+
+struct ephemdir_info {
+        char *path;
+        char *name;
+        char *parent;
+        enum ephemdir_status status;
+        bool exists;
+        int64_t created_at;
+        int64_t expires_at;            /* 0: none */
+        int64_t remaining_seconds;     /* meaningful when expires_at != 0 */
+        bool remove_on_restart;
+        bool keep_while_in_use;
+        enum ephemdir_cleanup cleanup;
+        int64_t max_size;              /* EPHEMDIR_NO_SIZE_LIMIT: none */
+        enum ephemdir_name_style name_style;
+        char **tags;                   /* NULL-terminated */
+        char *description;             /* may be NULL */
+        char *origin;
+        char *lifecycle_state;         /* "active", "deleting", "recovery" */
+        char *staging_path;            /* NULL unless deleting/recovery */
+};
+
+/* All tracked entries, oldest first.  Free with ephemdir_info_free_array. */
+int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *ret_n);
+void ephemdir_info_free_array(struct ephemdir_info *items, size_t n);
+
+/* ---- sweeping ---------------------------------------------------------------*/
+
+enum ephemdir_sweep_flags {
+        EPHEMDIR_SWEEP_DRY_RUN = 1 << 0,  /* report, change nothing */
+        EPHEMDIR_SWEEP_FORCE = 1 << 1,    /* every tracked directory is due */
+};
+
+enum ephemdir_event_kind {
+        EPHEMDIR_EVENT_REMOVED,       /* deleted and untracked */
+        EPHEMDIR_EVENT_WOULD_REMOVE,  /* dry run */
+        EPHEMDIR_EVENT_BLOCKED,       /* due, but not safe to delete now */
+        EPHEMDIR_EVENT_PARKED,        /* moved to recovery */
+        EPHEMDIR_EVENT_RECOVERED,     /* an interrupted deletion was finished */
+        EPHEMDIR_EVENT_FAILED,
+};
+
+struct ephemdir_event {
+        enum ephemdir_event_kind kind;
+        const char *path;
+        const char *name;
+        const char *reason;   /* kebab-case id: expired, restarted, identity-changed, ... */
+        const char *detail;   /* human text, may be NULL */
+        int error;            /* negative errno for FAILED/BLOCKED, else 0 */
+};
+
+typedef void (*ephemdir_event_fn)(const struct ephemdir_event *ev, void *userdata);
+
+/* Finish or park interrupted deletions, then delete every due entry.
+ * Returns the number of entries that failed (0 = clean sweep) or a negative
+ * error if the sweep could not run at all. */
+int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata);
+
+/* ---- parsers ------------------------------------------------------------------*/
+
+/* "90", "30m", "1h30m", "7d", "2w" -> seconds (> 0). */
+int ephemdir_parse_duration(const char *s, int64_t *ret_seconds);
+/* "4096", "512K", "2GiB", "1.5G", "500MB" -> bytes (> 0). */
+int ephemdir_parse_size(const char *s, int64_t *ret_bytes);
+
+#ifdef __cplusplus
+}
+#endif

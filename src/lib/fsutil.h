@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Filesystem primitives of the fd-safe core.  Nothing here hands a built path
+ * string to a path-taking syscall: paths are walked component by component
+ * from "/" with openat(O_NOFOLLOW), and every later step is relative to a
+ * directory fd whose identity has been checked.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Lexically normalize path (absolute, or relative to cwd when not NULL):
+ * collapse "//", drop ".", resolve ".." textually.  Result is absolute, no
+ * trailing slash (except "/").  -EINVAL for empty input or relative input
+ * without cwd, or a NUL-free but control-character-laden one is fine. */
+int path_normalize(const char *path, const char *cwd, char **ret);
+
+/* Split a normalized absolute path into parent and last component. "/" has
+ * no last component: -EINVAL. Both outputs malloc'd. */
+int path_split(const char *path, char **ret_parent, char **ret_name);
+
+/* True when `ancestor` equals `path` or is one of its ancestors (both normalized). */
+bool path_is_ancestor_or_self(const char *ancestor, const char *path);
+
+enum trust_verdict {
+        TRUST_PRIVATE,       /* owned by us, nobody else can create entries in it */
+        TRUST_SHARED_STICKY, /* root-owned sticky, like /tmp */
+};
+
+/* Walk the normalized absolute path from "/" without following symlinks and
+ * return an O_DIRECTORY fd of its last component.  Every component must be a
+ * directory owned by uid or root; a component writable by group/others must
+ * be sticky and root-owned.  The final directory must be owned by uid and
+ * not group/other-writable (TRUST_PRIVATE), or root-owned sticky
+ * (TRUST_SHARED_STICKY).  Failures: -ENOENT/-ENOTDIR as found, -ELOOP for a
+ * symlink component, -EPERM for a trust violation; *ret_bad_component (if
+ * non-NULL) then gets a malloc'd copy of the offending prefix path. */
+int fs_open_trusted_dir(const char *path, uid_t uid, int *ret_fd,
+                        enum trust_verdict *ret_verdict, char **ret_bad_component);
+
+/* Like fs_open_trusted_dir, but creates missing components 0700 first
+ * (mkdir -p for the data and config dirs). */
+int fs_mkdir_p_trusted(const char *path, uid_t uid, int *ret_fd);
+
+/* Mount id of the object behind fd: statx(STATX_MNT_ID), else the mnt_id
+ * line of /proc/self/fdinfo/<fd>.  -EOPNOTSUPP when neither works (callers
+ * then refuse to delete).  *ret_method (if non-NULL): "statx" or "fdinfo". */
+int fs_mount_id(int fd, uint64_t *ret, const char **ret_method);
+
+/* Open name in dir_fd as a directory without following symlinks, and check
+ * it is on the same mount as dir_fd.  -EXDEV when it is a mount point. */
+int fs_open_child_dir(int dir_fd, const char *name, int *ret_fd);
+
+struct rm_stats {
+        uint64_t files;
+        uint64_t dirs;
+};
+
+/* Delete everything inside the directory open at dir_fd (not the directory
+ * itself), through dir fds only: openat(O_NOFOLLOW|O_DIRECTORY), unlinkat.
+ * Iterative with an explicit stack; at most max_open_fds fds are open at
+ * once (ancestors are re-entered via ".." and their dev/ino re-checked), so
+ * trees deeper than RLIMIT_NOFILE still go.  Never crosses a mount: a
+ * directory on another mount stops the walk with -EXDEV and is left alone.
+ * A directory whose identity changes under it fails with -ESTALE.
+ * stats may be NULL.  fault_mid_delete is called after the first unlink (a
+ * hook for crash tests; may be NULL). */
+int fs_remove_contents(int dir_fd, unsigned max_open_fds, struct rm_stats *stats,
+                       void (*fault_mid_delete)(void));
