@@ -1,3 +1,85 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-typedef int placeholder_ctx;
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "fsutil.h"
+#include "platform.h"
+#include "registry.h"
+
+static int open_data_dir(ephemdir_ctx *ctx, const char *explicit_dir) {
+        int r = platform_data_dir(explicit_dir, &ctx->data_dir, &ctx->data_dir_source);
+        if (r < 0)
+                return ctx_fail(ctx, r, "cannot determine the data directory (is $HOME set?)");
+        /* Created 0700 when missing; must be ours, private, and reached
+         * without following a symlink anywhere on the way. */
+        r = fs_mkdir_p_trusted(ctx->data_dir, ctx->uid, &ctx->data_dir_fd);
+        if (r < 0)
+                return ctx_fail(ctx, r, "data directory %s is unusable: %s", ctx->data_dir,
+                                r == -EPERM ? "not private to you (owner or permissions)" :
+                                r == -ELOOP ? "a symlink is on the way" : strerror(-r));
+        return 0;
+}
+
+int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) {
+        static const struct ephemdir_ctx_opts no_opts;
+        _cleanup_free_ char *reg_error = NULL;
+        int r;
+
+        if (!opts)
+                opts = &no_opts;
+        ephemdir_ctx *ctx = calloc(1, sizeof(*ctx));
+        if (!ctx)
+                return -ENOMEM;
+        ctx->data_dir_fd = -1;
+        ctx->uid = geteuid();
+        ctx->log = opts->log;
+        ctx->log_userdata = opts->log_userdata;
+        if (platform_home())
+                ctx->home = strdup(platform_home());
+
+        r = open_data_dir(ctx, opts->data_dir);
+        if (r < 0)
+                goto fail;
+        r = platform_config_dir(opts->config_dir, &ctx->config_dir, &ctx->config_dir_source);
+        if (r < 0) {
+                ctx_fail(ctx, r, "cannot determine the config directory");
+                goto fail;
+        }
+        r = platform_boot_id(&ctx->boot_id, &ctx->boot_id_source);
+        if (r < 0) {
+                ctx_fail(ctx, r, "cannot read the boot id: %s", strerror(-r));
+                goto fail;
+        }
+        r = registry_open(ctx->data_dir_fd, ctx->data_dir, &ctx->reg, &reg_error);
+        if (r < 0) {
+                ctx_fail(ctx, r, "%s", reg_error ? reg_error : strerror(-r));
+                goto fail;
+        }
+        *ret = ctx;
+        return 0;
+fail:
+        /* Callers report the reason: hand it to the log before it goes. */
+        ctx_log(ctx, EPHEMDIR_LOG_ERR, "%s", ephemdir_last_error(ctx));
+        ephemdir_ctx_close(ctx);
+        return r;
+}
+
+void ephemdir_ctx_close(ephemdir_ctx *ctx) {
+        if (!ctx)
+                return;
+        if (ctx->reg)
+                registry_close(ctx->reg);
+        safe_close(ctx->data_dir_fd);
+        free(ctx->data_dir);
+        free(ctx->config_dir);
+        free(ctx->home);
+        free(ctx->boot_id);
+        free(ctx->last_error);
+        free(ctx);
+}
+
+const char *ephemdir_ctx_data_dir(const ephemdir_ctx *ctx) {
+        return ctx->data_dir;
+}

@@ -49,6 +49,17 @@ int fs_mkdir_p_trusted(const char *path, uid_t uid, int *ret_fd);
  * then refuse to delete).  *ret_method (if non-NULL): "statx" or "fdinfo". */
 int fs_mount_id(int fd, uint64_t *ret, const char **ret_method);
 
+/* Testing only: 0 = normal; 1 = skip statx (force the fdinfo fallback);
+ * 2 = skip both, so every mount-id lookup fails with -EOPNOTSUPP.  Either
+ * level only makes lookups fail closed or take the slower equivalent path. */
+void fs_mount_id_force_fallback(int level);
+/* Testing only (used by fs_mount_id): the "mnt_id:" value of fdinfo text;
+ * -ENOENT without such a line, -EINVAL/-ERANGE when malformed. */
+int fs_fdinfo_parse_mnt_id(const char *text, uint64_t *ret);
+
+/* fstat(fd) is the object (dev, ino) names?  -ESTALE when not. */
+int fs_verify_same(int fd, uint64_t dev, uint64_t ino);
+
 /* Open name in dir_fd as a directory without following symlinks, and check
  * it is on the same mount as dir_fd.  -EXDEV when it is a mount point. */
 int fs_open_child_dir(int dir_fd, const char *name, int *ret_fd);
@@ -65,7 +76,10 @@ struct rm_stats {
  * trees deeper than RLIMIT_NOFILE still go.  Never crosses a mount: a
  * directory on another mount stops the walk with -EXDEV and is left alone.
  * A directory whose identity changes under it fails with -ESTALE.
- * stats may be NULL.  fault_mid_delete is called after the first unlink (a
+ * max_open_fds must be at least 4 (-EINVAL otherwise).  stats may be NULL;
+ * it is zeroed first and counts what was removed, also when failing.
+ * A directory on another mount or with an unreadable mount id (-EOPNOTSUPP)
+ * is never entered.  fault_mid_delete is called after the first unlink (a
  * hook for crash tests; may be NULL). */
 int fs_remove_contents(int dir_fd, unsigned max_open_fds, struct rm_stats *stats,
                        void (*fault_mid_delete)(void));

@@ -1,3 +1,177 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
-typedef int placeholder_list;
+/* Listing: registry rows plus what the disk says about each of them. */
+#include <errno.h>
+#include <string.h>
+
+#include "platform.h"
+#include "policy.h"
+#include "verify.h"
+
+static const char *const status_words[_EPHEMDIR_STATUS_MAX] = {
+        [EPHEMDIR_STATUS_ACTIVE] = "active",
+        [EPHEMDIR_STATUS_EXPIRING] = "expiring",
+        [EPHEMDIR_STATUS_EXPIRED] = "expired",
+        [EPHEMDIR_STATUS_UNTIL_RESTART] = "until-restart",
+        [EPHEMDIR_STATUS_UNTIL_SWEEP] = "until-sweep",
+        [EPHEMDIR_STATUS_KEPT] = "kept",
+        [EPHEMDIR_STATUS_MISSING] = "missing",
+        [EPHEMDIR_STATUS_REPLACED] = "replaced",
+        [EPHEMDIR_STATUS_LEGACY] = "legacy",
+        [EPHEMDIR_STATUS_DELETING] = "deleting",
+        [EPHEMDIR_STATUS_RECOVERY] = "recovery",
+        [EPHEMDIR_STATUS_UNAVAILABLE] = "unavailable",
+        [EPHEMDIR_STATUS_BLOCKED] = "blocked",
+};
+
+const char *ephemdir_status_word(enum ephemdir_status s) {
+        if ((unsigned) s >= _EPHEMDIR_STATUS_MAX)
+                return "unknown";
+        return status_words[s];
+}
+
+/* Status from policy alone, for an entry whose directory verified. */
+static enum ephemdir_status policy_status(const struct entry *e, const struct policy_env *env) {
+        if (policy_due(e, env))
+                return EPHEMDIR_STATUS_EXPIRED;
+        if (e->cleanup == EPHEMDIR_CLEANUP_NEXT_SWEEP)
+                return EPHEMDIR_STATUS_UNTIL_SWEEP;
+        if (e->expires_at != 0)
+                return policy_remaining(e, env->now) < POLICY_EXPIRING_SOON ? EPHEMDIR_STATUS_EXPIRING
+                                                                             : EPHEMDIR_STATUS_ACTIVE;
+        if (e->remove_on_restart)
+                return EPHEMDIR_STATUS_UNTIL_RESTART;
+        return EPHEMDIR_STATUS_KEPT;
+}
+
+static enum ephemdir_status entry_status(ephemdir_ctx *ctx, const struct entry *e,
+                                         const struct policy_env *env, bool *ret_exists) {
+        *ret_exists = true;
+        if (e->state == ENTRY_DELETING)
+                return EPHEMDIR_STATUS_DELETING;
+        if (e->state == ENTRY_RECOVERY)
+                return EPHEMDIR_STATUS_RECOVERY;
+
+        int r = verify_entry(ctx, e, VERIFY_SKIP_GUARD | VERIFY_ALLOW_LEGACY, NULL, NULL);
+        switch (r) {
+        case 0:
+                break;
+        case -ENOENT:
+        case -ENOTDIR:
+                *ret_exists = false;
+                return EPHEMDIR_STATUS_MISSING;
+        case -ESTALE:
+                return EPHEMDIR_STATUS_REPLACED;
+        case -EXDEV:
+        case -EOPNOTSUPP:
+                return EPHEMDIR_STATUS_BLOCKED;
+        default:
+                return EPHEMDIR_STATUS_UNAVAILABLE;
+        }
+        if (!e->marker_id)
+                return EPHEMDIR_STATUS_LEGACY;
+        return policy_status(e, env);
+}
+
+static char *strdup_or_null(const char *s, bool *oom) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        if (!c)
+                *oom = true;
+        return c;
+}
+
+static char **strv_copy(char **v, bool *oom) {
+        size_t n = 0;
+
+        while (v && v[n])
+                n++;
+        char **c = calloc(n + 1, sizeof(char *));
+        if (!c) {
+                *oom = true;
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                c[i] = strdup_or_null(v[i], oom);
+        return c;
+}
+
+static void info_done(struct ephemdir_info *i) {
+        free(i->path);
+        free(i->name);
+        free(i->parent);
+        for (char **t = i->tags; t && *t; t++)
+                free(*t);
+        free(i->tags);
+        free(i->description);
+        free(i->origin);
+        free(i->lifecycle_state);
+        free(i->staging_path);
+}
+
+static int fill_info(ephemdir_ctx *ctx, const struct entry *e, const struct policy_env *env,
+                     struct ephemdir_info *i) {
+        bool oom = false;
+
+        *i = (struct ephemdir_info) {
+                .created_at = e->created_at,
+                .expires_at = e->expires_at,
+                .remaining_seconds = policy_remaining(e, env->now),
+                .remove_on_restart = e->remove_on_restart,
+                .keep_while_in_use = e->keep_while_in_use,
+                .cleanup = e->cleanup,
+                .max_size = e->max_size,
+                .name_style = e->name_style,
+        };
+        i->status = entry_status(ctx, e, env, &i->exists);
+        i->path = strdup_or_null(e->path, &oom);
+        i->name = strdup_or_null(e->name, &oom);
+        i->parent = strdup_or_null(e->parent, &oom);
+        i->tags = strv_copy(e->tags, &oom);
+        i->description = strdup_or_null(e->description, &oom);
+        i->origin = strdup_or_null(e->origin, &oom);
+        i->lifecycle_state = strdup_or_null(entry_state_word(e->state), &oom);
+        i->staging_path = strdup_or_null(e->staging_path, &oom);
+        if (oom) {
+                info_done(i);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void ephemdir_info_free_array(struct ephemdir_info *items, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                info_done(&items[i]);
+        free(items);
+}
+
+int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *ret_n) {
+        /* As a scheduled sweep would judge, minus next-sweep entries, which
+         * are shown as waiting for it rather than as overdue. */
+        struct policy_env env = { .now = platform_now(), .boot_id = ctx->boot_id, .mode = POLICY_LAZY };
+        struct entry *rows = NULL;
+        size_t n = 0;
+
+        ctx_clear_error(ctx);
+        int r = registry_list_all(ctx->reg, &rows, &n);
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+        struct ephemdir_info *items = calloc(n ? n : 1, sizeof(*items));
+        if (!items) {
+                entry_free_array(rows, n);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = fill_info(ctx, &rows[i], &env, &items[i]);
+                if (r < 0) {
+                        ephemdir_info_free_array(items, i);
+                        entry_free_array(rows, n);
+                        return r;
+                }
+        }
+        entry_free_array(rows, n);
+        ctx_clear_error(ctx);
+        *ret_items = items;
+        *ret_n = n;
+        return 0;
+}

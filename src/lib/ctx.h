@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* The context every library call runs in, and its error/log plumbing. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ephemdir.h"
+#include "util.h"
+
+struct registry;
+
+struct ephemdir_ctx {
+        char *data_dir;          /* normalized absolute path */
+        const char *data_dir_source;
+        int data_dir_fd;         /* verified: ours, 0700-ish, not a symlink */
+        char *config_dir;
+        const char *config_dir_source;
+        struct registry *reg;
+
+        uid_t uid;
+        char *home;              /* normalized, may be NULL */
+        char *boot_id;
+        const char *boot_id_source;
+
+        ephemdir_log_fn log;
+        void *log_userdata;
+        char *last_error;
+};
+
+/* Record a human message for ephemdir_last_error() and return err. */
+int ctx_fail(ephemdir_ctx *ctx, int err, const char *fmt, ...) _printf_(3, 4);
+void ctx_clear_error(ephemdir_ctx *ctx);
+
+void ctx_log(ephemdir_ctx *ctx, int level, const char *fmt, ...) _printf_(3, 4);

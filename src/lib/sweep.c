@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sweeps: pick candidates (registry indexes), decide (policy.c), and hand
+ * each due entry to the one deletion path (delete.c).
+ */
+#include <errno.h>
+
+#include "delete.h"
+#include "platform.h"
+#include "policy.h"
+#include "sweep.h"
+#include "verify.h"
+
+/* Few enough that `new` stays O(log n) whatever the backlog. */
+#define LAZY_SWEEP_LIMIT 4
+
+static void recovery_pass(ephemdir_ctx *ctx, struct sweep_sink *sink) {
+        struct entry *rows = NULL;
+        size_t n = 0;
+
+        if (registry_list_by_state(ctx->reg, ENTRY_DELETING, &rows, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                (void) deletion_recover(ctx, &rows[i], false, sink);
+        entry_free_array(rows, n);
+}
+
+static int candidates(ephemdir_ctx *ctx, enum policy_mode mode, int64_t now, size_t limit,
+                      struct entry **ret, size_t *ret_n) {
+        if (mode == POLICY_FORCE)
+                return registry_list_by_state(ctx->reg, ENTRY_ACTIVE, ret, ret_n);
+        return registry_due_candidates(ctx->reg, now, ctx->boot_id, mode != POLICY_LAZY, false,
+                                       limit, ret, ret_n);
+}
+
+static void preview(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
+                    struct sweep_sink *sink) {
+        _cleanup_close_ int dir_fd = -1;
+        struct ephemdir_event ev = { .path = e->path, .name = e->name, .reason = reason };
+
+        int r = verify_entry(ctx, e, 0, NULL, &dir_fd);
+        if (r < 0) {
+                ev.kind = EPHEMDIR_EVENT_BLOCKED;
+                ev.reason = verify_failure_word(r);
+                ev.detail = ephemdir_last_error(ctx);
+                ev.error = r;
+        } else
+                ev.kind = EPHEMDIR_EVENT_WOULD_REMOVE;
+        if (sink->cb)
+                sink->cb(&ev, sink->userdata);
+}
+
+static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, size_t limit,
+                      struct sweep_sink *sink) {
+        struct policy_env env = { .now = platform_now(), .boot_id = ctx->boot_id, .mode = mode };
+        struct entry *rows = NULL;
+        size_t n = 0;
+
+        if (!dry_run && mode != POLICY_LAZY)
+                recovery_pass(ctx, sink);
+
+        int r = candidates(ctx, mode, env.now, limit, &rows, &n);
+        if (r < 0)
+                return ctx_fail(ctx, r, "reading the registry: %s", registry_error(ctx->reg));
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned due = policy_due(&rows[i], &env);
+                if (!due)
+                        continue;
+                const char *reason = policy_reason_word(due);
+                if (dry_run)
+                        preview(ctx, &rows[i], reason, sink);
+                else
+                        (void) deletion_run(ctx, &rows[i], reason, "swept", sink);
+        }
+        entry_free_array(rows, n);
+        return 0;
+}
+
+int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata) {
+        struct sweep_sink sink = { .cb = cb, .userdata = userdata };
+        enum policy_mode mode = flags & EPHEMDIR_SWEEP_FORCE ? POLICY_FORCE : POLICY_EXPLICIT;
+
+        ctx_clear_error(ctx);
+        int r = sweep_with(ctx, mode, flags & EPHEMDIR_SWEEP_DRY_RUN, 0, &sink);
+        if (r < 0)
+                return r;
+        return (int) sink.failures;
+}
+
+static void log_lazy_event(const struct ephemdir_event *ev, void *userdata) {
+        ephemdir_ctx *ctx = userdata;
+
+        if (ev->kind == EPHEMDIR_EVENT_REMOVED)
+                ctx_log(ctx, EPHEMDIR_LOG_INFO, "swept %s (%s)", ev->path, ev->reason);
+        else if (ev->kind == EPHEMDIR_EVENT_FAILED || ev->kind == EPHEMDIR_EVENT_PARKED)
+                ctx_log(ctx, EPHEMDIR_LOG_WARNING, "sweeping %s: %s", ev->path,
+                        ev->detail ? ev->detail : ev->reason);
+}
+
+void sweep_lazy(ephemdir_ctx *ctx) {
+        struct sweep_sink sink = { .cb = log_lazy_event, .userdata = ctx };
+
+        (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, &sink);
+        ctx_clear_error(ctx);
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Sweeping: what is due, and what is never deleted whatever the registry says.
+. "$(dirname "$0")/lib.sh"
+
+later() { EPHEMDIR_TEST_CLOCK_OFFSET=$1 "$EPHEMDIR" "${@:2}"; }
+
+test_expired_directory_is_swept_and_unexpired_one_kept() {
+        local old young
+        old=$("$EPHEMDIR" new -p "$W" --lifetime 30m)
+        young=$("$EPHEMDIR" new -p "$W" --lifetime 2h)
+        touch "$old/f" "$young/f"
+        later 3600 sweep >/dev/null
+        expect_absent "$old"
+        expect_exists "$young/f"
+        "$EPHEMDIR" rm "$young"
+}
+
+test_restart_is_a_new_boot_id_never_a_clock_step() {
+        local d
+        d=$(EPHEMDIR_TEST_BOOT_ID=boot-a "$EPHEMDIR" new -p "$W")
+        # A large clock step with the same boot id is not a restart.
+        EPHEMDIR_TEST_BOOT_ID=boot-a EPHEMDIR_TEST_CLOCK_OFFSET=99999999 "$EPHEMDIR" sweep >/dev/null
+        expect_exists "$d"
+        EPHEMDIR_TEST_BOOT_ID=boot-b "$EPHEMDIR" sweep >/dev/null
+        expect_absent "$d"
+}
+
+test_keep_on_restart_survives_a_restart() {
+        local d
+        d=$(EPHEMDIR_TEST_BOOT_ID=boot-a "$EPHEMDIR" new -p "$W" --keep-on-restart)
+        EPHEMDIR_TEST_BOOT_ID=boot-b "$EPHEMDIR" sweep >/dev/null
+        expect_exists "$d"
+        [ "$(json_field "$d" status)" = kept ] || fail "status $(json_field "$d" status)"
+        "$EPHEMDIR" rm "$d"
+}
+
+test_next_sweep_entries_go_at_explicit_sweeps_only() {
+        local d other
+        d=$("$EPHEMDIR" new -p "$W" --until-sweep)
+        [ "$(json_field "$d" status)" = until-sweep ] || fail "status"
+        # The lazy sweep inside `new` must not take it.
+        other=$("$EPHEMDIR" new -p "$W")
+        expect_exists "$d"
+        "$EPHEMDIR" sweep >/dev/null
+        expect_absent "$d"
+        "$EPHEMDIR" rm "$other"
+}
+
+test_new_lazily_sweeps_due_entries() {
+        local d e
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        e=$(later 600 new -p "$W")
+        expect_absent "$d"
+        "$EPHEMDIR" rm "$e"
+}
+
+test_dry_run_changes_nothing_and_reports_json() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        run sweep --dry-run --json
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 run sweep --dry-run --json
+        expect_rc 0 || return
+        expect_exists "$d"
+        printf '%s' "$out" | python3 -c '
+import json, sys
+ev = json.load(sys.stdin)
+assert any(e["path"] == sys.argv[1] and e["action"] == "would-remove" and e["reason"] == "expired" for e in ev), ev
+' "$d" || fail "dry-run json: $out"
+        run sweep --json
+        expect_rc 2
+        "$EPHEMDIR" rm "$d"
+}
+
+test_replaced_directory_is_never_deleted() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        local marker
+        marker=$(cat "$d/.ephemdir")
+        rm -rf "$d"
+        mkdir "$d"
+        # Even a copied marker does not make a new inode ours.
+        echo "$marker" >"$d/.ephemdir"
+        echo precious >"$d/data"
+        [ "$(json_field "$d" status)" = replaced ] || fail "not shown as replaced"
+        later 3600 sweep >/dev/null || true
+        later 3600 sweep --force >/dev/null || true
+        run rm "$d"
+        expect_rc 1
+        expect_exists "$d/data"
+        [ "$(json_field "$d" status)" = replaced ] || fail "entry dropped"
+}
+
+test_directory_with_altered_marker_is_never_deleted() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        echo 0123456789abcdef0123456789abcdef >"$d/.ephemdir"
+        echo precious >"$d/data"
+        later 3600 sweep >/dev/null || true
+        expect_exists "$d/data"
+        [ "$(json_field "$d" status)" = replaced ] || fail "status $(json_field "$d" status)"
+}
+
+test_directory_with_missing_marker_is_never_deleted() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        rm "$d/.ephemdir"
+        echo precious >"$d/data"
+        later 3600 sweep --force >/dev/null || true
+        expect_exists "$d/data"
+}
+
+test_symlink_marker_is_never_trusted() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        cp "$d/.ephemdir" "$T/real-marker"
+        rm "$d/.ephemdir"
+        ln -s "$T/real-marker" "$d/.ephemdir"
+        echo precious >"$d/data"
+        later 3600 sweep >/dev/null || true
+        expect_exists "$d/data"
+}
+
+test_fifo_marker_does_not_hang_and_is_never_trusted() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        rm "$d/.ephemdir"
+        mkfifo "$d/.ephemdir"
+        echo precious >"$d/data"
+        timeout 20 env EPHEMDIR_TEST_CLOCK_OFFSET=3600 "$EPHEMDIR" sweep >/dev/null || true
+        expect_exists "$d/data"
+}
+
+test_symlink_at_the_tracked_path_is_never_followed() {
+        local d victim
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        victim=$(mktemp -d "$T/victim-XXXXXX")
+        cp "$d/.ephemdir" "$victim/.ephemdir"
+        echo precious >"$victim/data"
+        rm -rf "$d"
+        ln -s "$victim" "$d"
+        later 3600 sweep --force >/dev/null || true
+        expect_exists "$victim/data"
+        [ -L "$d" ] || fail "the symlink itself was removed or replaced"
+}
+
+test_symlink_inside_is_removed_not_followed() {
+        local d victim
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        victim=$(mktemp -d "$T/victim-XXXXXX")
+        echo precious >"$victim/data"
+        ln -s "$victim" "$d/dirlink"
+        ln -s "$victim/data" "$d/filelink"
+        later 3600 sweep >/dev/null
+        expect_absent "$d"
+        expect_exists "$victim/data"
+}
+
+test_deletion_guard_refuses_home_and_data_dir_even_when_forced() {
+        local d db
+        d=$("$EPHEMDIR" new -p "$W")
+        db="$EPHEMDIR_DATA_DIR/registry.db"
+        echo keep >"$HOME/precious"
+        # Hand-edit the registry to point the entry at protected places, with
+        # consistent name, parent, inode and a marker, so only the guard
+        # stands in the way.
+        for target in "$HOME" "$EPHEMDIR_DATA_DIR" "$T"; do
+                cp "$d/.ephemdir" "$target/.ephemdir"
+                retarget "$db" "$d" "$target"
+                run sweep --force
+                expect_exists "$HOME/precious"
+                expect_exists "$EPHEMDIR_DATA_DIR/registry.db"
+                expect_exists "$W"
+                run rm "$target"
+                expect_rc 1 "rm $target"
+                expect_err_contains "deletion guard"
+                retarget "$db" "$target" "$d"
+                rm -f "$target/.ephemdir"
+        done
+        "$EPHEMDIR" rm "$d"
+}
+
+retarget() {
+        python3 - "$@" <<'PY'
+import os, sqlite3, sys
+db, old, new = sys.argv[1:]
+st = os.stat(new)
+c = sqlite3.connect(db)
+c.execute("UPDATE dirs SET path=?, parent=?, name=?, ino=?, dev=? WHERE path=?",
+          (new, os.path.dirname(new), os.path.basename(new), st.st_ino, st.st_dev, old))
+c.commit()
+PY
+}
+
+test_force_sweep_removes_every_verified_entry() {
+        local a b
+        a=$("$EPHEMDIR" new -p "$W" --keep-on-restart)
+        b=$("$EPHEMDIR" new -p "$W" --lifetime 7d)
+        run sweep --force
+        expect_rc 0 || return
+        expect_absent "$a"
+        expect_absent "$b"
+}
+
+test_group_writable_parent_is_refused_before_anything_is_created() {
+        mkdir -m 0777 "$T/open"
+        chmod 0777 "$T/open"
+        run new -p "$T/open"
+        expect_rc 1 || return
+        [ "$(count_entries "$T/open")" = 0 ] || fail "created inside a world-writable parent"
+        mkdir "$T/real"
+        ln -s "$T/real" "$T/link"
+        run new -p "$T/link"
+        expect_rc 1 || return
+        [ "$(count_entries "$T/real")" = 0 ] || fail "followed a symlinked parent"
+}
+
+require_hooks
+run_tests
