@@ -230,6 +230,7 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
                 while (*p && *p != '/')
                         p++;
                 size_t n = (size_t) (p - start);
+                *ret_bad_len = (size_t) (p - path);
                 if (is_dot_or_dotdot(start, n))
                         return -EINVAL; /* not normalized: refuse to guess */
                 if (n > NAME_MAX)
@@ -244,7 +245,6 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
                         rest++;
                 bool last = *rest == '\0';
 
-                *ret_bad_len = (size_t) (p - path);
                 int child = open_component(fd, name, last, create);
                 if (child < 0)
                         return child;

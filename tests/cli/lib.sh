@@ -17,14 +17,15 @@ mkdir -p "$HOME" "$T/work"
 W="$T/work"
 
 cleanup() {
+        local rc=$? m
+        set +e
         # Undo anything a root test mounted before removing the fixture.
-        if [ "$(id -u)" -eq 0 ]; then
-                grep -o " $T[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do
-                        umount -l "$m" 2>/dev/null || true
-                done
-        fi
-        chmod -R u+rwx "$T" 2>/dev/null || true
+        for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+                umount -l "$m" 2>/dev/null
+        done
+        chmod -R u+rwx "$T" 2>/dev/null
         rm -rf "$T"
+        exit "$rc"
 }
 trap cleanup EXIT
 
