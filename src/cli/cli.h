@@ -92,6 +92,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv);
 int cmd_keep(struct cli *cli, int argc, char **argv);
 int cmd_extend(struct cli *cli, int argc, char **argv);
 int cmd_prune(struct cli *cli, int argc, char **argv);
+int cmd_recover(struct cli *cli, int argc, char **argv);
 int cmd_sweep(struct cli *cli, int argc, char **argv);
 
 extern const struct command cli_commands[];

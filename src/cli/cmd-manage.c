@@ -7,6 +7,7 @@
 
 enum {
         OPT_FOREVER = OPT_FIRST_COMMAND_OPTION,
+        OPT_FORGET,
 };
 
 /* Parse only the common options; positional targets remain at optind. */
@@ -107,5 +108,31 @@ int cmd_prune(struct cli *cli, int argc, char **argv) {
                 return cli_fail(cli, r);
         if (cli->verbosity >= 0)
                 fprintf(stderr, "ephemdir: prune: forgot %d missing entr%s\n", r, r == 1 ? "y" : "ies");
+        return EXIT_OK;
+}
+
+int cmd_recover(struct cli *cli, int argc, char **argv) {
+        static const struct option options[] = {
+                { "forget", no_argument, NULL, OPT_FORGET },
+                COMMON_LONG_OPTIONS,
+        };
+        bool forget = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == OPT_FORGET)
+                        forget = true;
+                else if ((r = cli_common_option(cli, cli_find_command("recover"), c, optarg)) >= 0)
+                        return r;
+        }
+        r = cli_check_args(cli, argc, argv, 1, 1);
+        if (r >= 0)
+                return r;
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_recover(ctx, argv[optind], forget);
+        if (r < 0)
+                return cli_fail(cli, r);
         return EXIT_OK;
 }

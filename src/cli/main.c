@@ -38,6 +38,9 @@ const struct command cli_commands[] = {
           "  -n, --dry-run           show what would be removed, change nothing\n"
           "      --json              with --dry-run: machine-readable output\n"
           "      --force             remove every tracked directory\n" },
+        { "recover", cmd_recover, "[options] TARGET",
+          "retry an interrupted deletion, or forget it",
+          "      --forget            drop the entry; touch neither the directory nor its staging copy\n" },
         { "prune", cmd_prune, "[options]", "forget tracked entries missing from disk", "" },
         { NULL, NULL, NULL, NULL, NULL },
 };

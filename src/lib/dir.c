@@ -12,6 +12,7 @@
 
 #include "delete.h"
 #include "dir.h"
+#include "lock.h"
 #include "marker.h"
 #include "platform.h"
 #include "verify.h"
@@ -225,6 +226,56 @@ int ephemdir_keep(ephemdir_ctx *ctx, const char *target) {
 }
 int ephemdir_extend(ephemdir_ctx *ctx, const char *target, int64_t seconds) {
         return with_target(ctx, target, extend_entry, seconds);
+}
+
+static int forget_interrupted(ephemdir_ctx *ctx, const struct entry *e) {
+        _cleanup_close_ int lock_fd = -1;
+
+        /* Under the deletion lock: a process mid-deletion keeps its entry. */
+        int r = entry_lock_try(ctx, e->id, &lock_fd);
+        if (r == -EBUSY)
+                return ctx_fail(ctx, r, "%s is being deleted by another process right now", e->path);
+        if (r < 0)
+                return ctx_fail(ctx, r, "locking %s: %s", e->path, strerror(-r));
+        r = registry_forget_any(ctx->reg, e->id, e->version);
+        entry_lock_release(ctx, e->id, TAKE_FD(lock_fd), r == 0);
+        if (r < 0)
+                return ctx_fail(ctx, r == -ESTALE ? -EBUSY : r, "%s changed concurrently; not forgotten", e->path);
+        ctx_log(ctx, EPHEMDIR_LOG_NOTICE, "forgot %s (staging path %s left as it is)", e->path,
+                e->staging_path ? e->staging_path : "-");
+        return 0;
+}
+
+static int recover_entry(ephemdir_ctx *ctx, struct entry *e, int64_t forget) {
+        struct sweep_sink sink = {};
+        struct entry after = {};
+
+        if (e->state == ENTRY_ACTIVE)
+                return ctx_fail(ctx, -EALREADY, "%s is not mid-deletion; nothing to recover", e->path);
+        if (forget)
+                return forget_interrupted(ctx, e);
+
+        int r = deletion_recover(ctx, e, true, &sink);
+        if (r == -EBUSY)
+                return ctx_fail(ctx, r, "%s is being deleted by another process right now", e->path);
+        if (r < 0)
+                return *ephemdir_last_error(ctx) ? r : ctx_fail(ctx, r, "recovering %s: %s", e->path, strerror(-r));
+
+        /* Interrupted before the rename: the claim was released and the
+         * directory verified; finish the deletion that was asked for. */
+        r = registry_get_by_id(ctx->reg, e->id, &after);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+        r = after.state == ENTRY_ACTIVE ? deletion_run(ctx, &after, "recovered", "removed", &sink)
+                                        : ctx_fail(ctx, -EBUSY, "%s is still parked", e->path);
+        entry_done(&after);
+        return r;
+}
+
+int ephemdir_recover(ephemdir_ctx *ctx, const char *target, bool forget) {
+        return with_target(ctx, target, recover_entry, forget);
 }
 
 int ephemdir_prune(ephemdir_ctx *ctx) {

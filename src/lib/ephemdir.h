@@ -146,6 +146,13 @@ int ephemdir_remove(ephemdir_ctx *ctx, const char *target);
 int ephemdir_keep(ephemdir_ctx *ctx, const char *target);
 int ephemdir_extend(ephemdir_ctx *ctx, const char *target, int64_t seconds);
 
+/* Retry an interrupted deletion (an entry being deleted, or parked in
+ * recovery) through the same verified path; with forget, drop the registry
+ * entry instead, touching neither the original nor the staging path.
+ * -EALREADY when the target is not mid-deletion; -EBUSY while another
+ * process is working on it. */
+int ephemdir_recover(ephemdir_ctx *ctx, const char *target, bool forget);
+
 /* Forget tracked entries whose path is missing from disk.  Returns the count. */
 int ephemdir_prune(ephemdir_ctx *ctx);
 
