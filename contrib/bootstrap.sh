@@ -2,10 +2,13 @@
 # Install the Debian build dependencies (when missing), then configure and
 # build ephemdir in ./build.  Idempotent: safe to run again at any time.
 #
-#   contrib/bootstrap.sh              # deps + release-ish build in ./build
-#   EPHEMDIR_BUILD_DIR=x contrib/bootstrap.sh -Dtest_hooks=true
+#   contrib/bootstrap.sh                       # deps + developer build in ./build
+#   EPHEMDIR_BUILD_DIR=x contrib/bootstrap.sh -Db_sanitize=address,undefined
 #
-# Extra arguments are passed to `meson setup`.
+# The developer build compiles in the test hooks (EPHEMDIR_TEST_*,
+# EPHEMDIR_FAULT) so that `meson test -C build` runs every test; packagers
+# configure without them (-Dtest_hooks=false is meson's default).  Extra
+# arguments are passed to `meson setup` and override these.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -39,9 +42,9 @@ fi
 
 build="${EPHEMDIR_BUILD_DIR:-build}"
 if [ -f "$build/build.ninja" ]; then
-        meson setup --reconfigure "$build" "$@" >/dev/null
+        meson setup --reconfigure "$build" -Dtest_hooks=true "$@" >/dev/null
 else
-        meson setup "$build" "$@" >/dev/null
+        meson setup "$build" -Dtest_hooks=true "$@" >/dev/null
 fi
 meson compile -C "$build" >/dev/null
 echo "bootstrap: built $build/src/cli/ephemdir" >&2

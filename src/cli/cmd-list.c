@@ -127,7 +127,8 @@ int cmd_path(struct cli *cli, int argc, char **argv) {
         if (r < 0)
                 return cli_fail(cli, r);
         if (json) {
-                json_t *j = json_pack("{s:s, s:s}", "path", ephemdir_dir_path(d), "name", ephemdir_dir_name(d));
+                json_t *j = json_pack("{s:o, s:o}", "path", json_bytes(ephemdir_dir_path(d)),
+                                      "name", json_bytes(ephemdir_dir_name(d)));
                 r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
                 json_decref(j);
         } else {

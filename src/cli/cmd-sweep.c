@@ -34,12 +34,14 @@ static void on_event(const struct ephemdir_event *ev, void *userdata) {
         const struct cli *cli = rep->cli;
 
         if (rep->json) {
-                json_array_append_new(rep->json, json_pack("{s:s, s:s, s:s, s:s?, s:s?}",
-                        "action", event_word(ev->kind), "path", ev->path, "name", ev->name,
-                        "reason", ev->reason, "detail", ev->detail && *ev->detail ? ev->detail : NULL));
+                json_array_append_new(rep->json, json_pack("{s:s, s:o, s:o, s:s?, s:o}",
+                        "action", event_word(ev->kind), "path", json_bytes(ev->path),
+                        "name", json_bytes(ev->name), "reason", ev->reason,
+                        "detail", json_bytes(ev->detail && *ev->detail ? ev->detail : NULL)));
                 return;
         }
-        char *path = printable_path(ev->path);
+        /* stdout is data: absolute paths (escaped), no ~ shortening. */
+        char *path = printable(ev->path);
         switch (ev->kind) {
         case EPHEMDIR_EVENT_REMOVED:
         case EPHEMDIR_EVENT_WOULD_REMOVE:

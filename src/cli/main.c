@@ -37,7 +37,7 @@ const struct command cli_commands[] = {
         { "sweep", cmd_sweep, "[options]", "remove everything due now",
           "  -n, --dry-run           show what would be removed, change nothing\n"
           "      --json              with --dry-run: machine-readable output\n"
-          "      --force             remove every tracked directory\n" },
+          "      --force             remove every tracked directory that verifies as ours\n" },
         { "recover", cmd_recover, "[options] TARGET",
           "retry an interrupted deletion, or forget it",
           "      --forget            drop the entry; touch neither the directory nor its staging copy\n" },
@@ -254,10 +254,8 @@ int main(int argc, char **argv) {
                 if (r >= 0)
                         return r;
         }
-        if (optind >= argc) {
-                print_main_help();
-                return EXIT_USAGE;
-        }
+        if (optind >= argc)
+                return cli_usage(&cli, "no command given");
 
         const struct command *cmd = cli_find_command(argv[optind]);
         if (!cmd)

@@ -109,7 +109,7 @@ void status_text(const struct ephemdir_info *i, char *buf, size_t n) {
                 snprintf(buf, n, "replaced; never touched");
                 break;
         case EPHEMDIR_STATUS_LEGACY:
-                snprintf(buf, n, "legacy; rm or keep it");
+                snprintf(buf, n, "legacy; never auto-removed");
                 break;
         case EPHEMDIR_STATUS_DELETING:
                 snprintf(buf, n, "being deleted");
@@ -141,12 +141,8 @@ const char *name_style_word(enum ephemdir_name_style s) {
         }
 }
 
-static json_t *nullable_string(const char *s) {
-        return s ? json_string(s) : json_null();
-}
-
 /* Paths and names are bytes, not necessarily UTF-8; JSON strings must be. */
-static json_t *bytes_string(const char *s) {
+json_t *json_bytes(const char *s) {
         if (!s)
                 return json_null();
         json_t *j = json_string(s);
@@ -164,8 +160,8 @@ json_t *info_to_json(const struct ephemdir_info *i) {
                 json_array_append_new(tags, json_string(*t));
 
         return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o}",
-                "path", bytes_string(i->path),
-                "name", bytes_string(i->name),
+                "path", json_bytes(i->path),
+                "name", json_bytes(i->name),
                 "status", ephemdir_status_word(i->status),
                 "exists", i->exists,
                 "created_at", (json_int_t) i->created_at,
@@ -176,12 +172,12 @@ json_t *info_to_json(const struct ephemdir_info *i) {
                 "cleanup", cleanup_word(i->cleanup),
                 "max_size_bytes", i->max_size > 0 ? json_integer(i->max_size) : json_null(),
                 "tags", tags,
-                "description", nullable_string(i->description),
-                "origin", bytes_string(i->origin),
+                "description", json_bytes(i->description),
+                "origin", json_bytes(i->origin),
                 "lifecycle_state", i->lifecycle_state ? i->lifecycle_state : "active",
                 "original_state", i->exists ? "present" : "missing",
                 "name_style", name_style_word(i->name_style),
-                "staging_path", bytes_string(i->staging_path));
+                "staging_path", json_bytes(i->staging_path));
 }
 
 int json_print(json_t *j, FILE *out) {

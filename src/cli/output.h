@@ -22,6 +22,9 @@ const char *color_reset(const struct style *st);
 /* "1h 59m left", "until restart", "expired 5m ago", "missing; still tracked" */
 void status_text(const struct ephemdir_info *i, char *buf, size_t n);
 
+/* A JSON string for bytes that may not be UTF-8 (escaped as \xNN then). */
+json_t *json_bytes(const char *s);
+
 /* JSON for a list entry (fields as documented in ephemdir(1)). */
 json_t *info_to_json(const struct ephemdir_info *i);
 

@@ -191,7 +191,7 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         _cleanup_close_ int parent_fd = -1, dir_fd = -1;
         char marker_id[MARKER_ID_LEN + 1];
         enum trust_verdict verdict;
-        struct new_settings s;
+        struct new_settings s = {};
         struct entry e = {};
         struct stat st;
         int r;

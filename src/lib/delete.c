@@ -231,7 +231,7 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
         if (r < 0)
                 return r;
         emit(sink, EPHEMDIR_EVENT_REMOVED, e, reason, NULL, 0);
-        ctx_log(ctx, EPHEMDIR_LOG_INFO, "removed %s (%s)", e->path, reason);
+        ctx_log(ctx, EPHEMDIR_LOG_DEBUG, "removed %s (%s)", e->path, reason);
         return 0;
 }
 

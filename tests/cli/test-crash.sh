@@ -111,5 +111,31 @@ test_extend_committed_before_the_claim_wins_over_a_sweep() {
         expect_absent "$d"
 }
 
+test_symlink_swapped_in_during_deletion_is_never_followed() {
+        local victim round
+        victim="$T/victim"
+        mkdir -p "$victim"
+        for i in $(seq 1 20); do echo "precious $i" >"$victim/f$i"; done
+        for round in 1 2 3; do
+                local d
+                d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+                mkdir -p "$d/sub"
+                for i in $(seq 1 300); do mkdir "$d/sub/d$i"; echo x >"$d/sub/d$i/f"; done
+                # A second process keeps swapping sub for a symlink to the victim.
+                (
+                        while [ -e "$d" ]; do
+                                mv "$d/sub" "$d/sub.away" 2>/dev/null && ln -s "$victim" "$d/sub" 2>/dev/null
+                                rm -f "$d/sub" 2>/dev/null
+                                mv "$d/sub.away" "$d/sub" 2>/dev/null
+                        done
+                ) 2>/dev/null &
+                local racer=$!
+                EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >/dev/null 2>&1 || true
+                kill "$racer" 2>/dev/null || true
+                wait "$racer" 2>/dev/null || true
+                [ "$(ls "$victim" | wc -l)" = 20 ] || fail "round $round: the victim lost files"
+        done
+}
+
 require_hooks
 run_tests

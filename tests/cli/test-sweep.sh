@@ -214,5 +214,25 @@ test_group_writable_parent_is_refused_before_anything_is_created() {
         [ "$(count_entries "$T/real")" = 0 ] || fail "followed a symlinked parent"
 }
 
+test_tree_deeper_than_the_fd_limit_and_path_max_is_deleted() {
+        local d depth=3000
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        # 3000 levels of 8-character names: far deeper than 64 fds, and a
+        # full path of ~27,000 bytes, beyond PATH_MAX (built fd-relative).
+        python3 - "$d" "$depth" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for _ in range(int(sys.argv[2])):
+    os.mkdir("deepdir", dir_fd=fd)
+    nfd = os.open("deepdir", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+os.close(os.open("leaf", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+PY
+        (ulimit -n 64 && EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >/dev/null) ||
+                fail "sweep under a 64-fd limit failed"
+        expect_absent "$d"
+}
+
 require_hooks
 run_tests
