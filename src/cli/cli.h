@@ -93,6 +93,8 @@ int cmd_keep(struct cli *cli, int argc, char **argv);
 int cmd_extend(struct cli *cli, int argc, char **argv);
 int cmd_prune(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
+int cmd_shell_init(struct cli *cli, int argc, char **argv);
+int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_sweep(struct cli *cli, int argc, char **argv);
 
 extern const struct command cli_commands[];

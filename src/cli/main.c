@@ -42,6 +42,9 @@ const struct command cli_commands[] = {
           "retry an interrupted deletion, or forget it",
           "      --forget            drop the entry; touch neither the directory nor its staging copy\n" },
         { "prune", cmd_prune, "[options]", "forget tracked entries missing from disk", "" },
+        { "shell-init", cmd_shell_init, "[bash|zsh|fish]",
+          "print shell functions ecd and enew (eval \"$(ephemdir shell-init)\")", "" },
+        { "completion", cmd_completion, "bash|zsh|fish", "print a shell completion script", "" },
         { NULL, NULL, NULL, NULL, NULL },
 };
 
