@@ -93,6 +93,12 @@ int cmd_keep(struct cli *cli, int argc, char **argv);
 int cmd_extend(struct cli *cli, int argc, char **argv);
 int cmd_prune(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
+int cmd_explain(struct cli *cli, int argc, char **argv);
+int cmd_stats(struct cli *cli, int argc, char **argv);
+int cmd_last(struct cli *cli, int argc, char **argv);
+
+/* Print a directory handle (path, or JSON) and free it; returns an exit code. */
+int print_dir(ephemdir_dir *d, bool json);
 int cmd_shell_init(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_sweep(struct cli *cli, int argc, char **argv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ephemdir list / path: what is tracked, and where. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,25 +117,19 @@ int cmd_path(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("path"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 1, 1);
+        r = cli_check_args(cli, argc, argv, 0, 1);
         if (r >= 0)
                 return r;
 
         ephemdir_ctx *ctx = cli_ctx(cli);
         if (!ctx)
                 return EXIT_FAIL;
-        r = ephemdir_resolve(ctx, argv[optind], &d);
+        const char *target = optind < argc ? argv[optind] : NULL;
+        r = ephemdir_resolve(ctx, target, &d);
+        /* Outside any managed directory, a bare `path` means the newest one. */
+        if (r == -ENOENT && !target)
+                r = ephemdir_last(ctx, &d);
         if (r < 0)
                 return cli_fail(cli, r);
-        if (json) {
-                json_t *j = json_pack("{s:o, s:o}", "path", json_bytes(ephemdir_dir_path(d)),
-                                      "name", json_bytes(ephemdir_dir_name(d)));
-                r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
-                json_decref(j);
-        } else {
-                printf("%s\n", ephemdir_dir_path(d));
-                r = EXIT_OK;
-        }
-        ephemdir_dir_free(d);
-        return r;
+        return print_dir(d, json);
 }

@@ -29,14 +29,16 @@ static int for_each_target(struct cli *cli, int argc, char **argv,
         ephemdir_ctx *ctx = cli_ctx(cli);
         if (!ctx)
                 return EXIT_FAIL;
-        for (int i = optind; i < argc; i++) {
-                int r = op(ctx, argv[i]);
+        /* No target: the managed directory we stand in (NULL). */
+        for (int i = optind; i < argc || (i == optind && argc == optind); i++) {
+                const char *target = i < argc ? argv[i] : NULL;
+                int r = op(ctx, target);
                 if (r < 0) {
                         int code = cli_fail(cli, r);
                         if (code > worst)
                                 worst = code;
                 } else if (cli->verbosity > 0)
-                        cli_error(cli, "%s %s", done_verb, argv[i]);
+                        cli_error(cli, "%s %s", done_verb, target ? target : ".");
         }
         return worst;
 }
@@ -45,17 +47,11 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
         int r = parse_plain(cli, "rm", argc, argv);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 1, -1);
-        if (r >= 0)
-                return r;
         return for_each_target(cli, argc, argv, ephemdir_remove, "removed");
 }
 
 int cmd_keep(struct cli *cli, int argc, char **argv) {
         int r = parse_plain(cli, "keep", argc, argv);
-        if (r >= 0)
-                return r;
-        r = cli_check_args(cli, argc, argv, 1, -1);
         if (r >= 0)
                 return r;
         return for_each_target(cli, argc, argv, ephemdir_keep, "kept");
@@ -76,18 +72,22 @@ int cmd_extend(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("extend"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, forever ? 1 : 2, forever ? 1 : 2);
+        /* TARGET DURATION, TARGET --forever, or inside a managed directory
+         * just DURATION / --forever. */
+        int n = argc - optind;
+        r = cli_check_args(cli, argc, argv, forever ? 0 : 1, forever ? 1 : 2);
         if (r >= 0)
                 return r;
+        const char *target = (forever ? n == 1 : n == 2) ? argv[optind] : NULL;
         if (forever)
                 seconds = EPHEMDIR_FOREVER;
-        else if (!cli_parse_duration(cli, "duration", argv[optind + 1], &seconds))
+        else if (!cli_parse_duration(cli, "duration", argv[argc - 1], &seconds))
                 return EXIT_USAGE;
 
         ephemdir_ctx *ctx = cli_ctx(cli);
         if (!ctx)
                 return EXIT_FAIL;
-        r = ephemdir_extend(ctx, argv[optind], seconds);
+        r = ephemdir_extend(ctx, target, seconds);
         if (r < 0)
                 return cli_fail(cli, r);
         return EXIT_OK;
@@ -125,13 +125,13 @@ int cmd_recover(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("recover"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 1, 1);
+        r = cli_check_args(cli, argc, argv, 0, 1);
         if (r >= 0)
                 return r;
         ephemdir_ctx *ctx = cli_ctx(cli);
         if (!ctx)
                 return EXIT_FAIL;
-        r = ephemdir_recover(ctx, argv[optind], forget);
+        r = ephemdir_recover(ctx, optind < argc ? argv[optind] : NULL, forget);
         if (r < 0)
                 return cli_fail(cli, r);
         return EXIT_OK;

@@ -27,17 +27,24 @@ const struct command cli_commands[] = {
         { "list", cmd_list, "[options]", "tracked directories, status and time left",
           "      --json              machine-readable output\n"
           "      --tag TAG           only entries with this tag\n" },
-        { "path", cmd_path, "[options] TARGET", "print a tracked directory's path",
+        { "path", cmd_path, "[options] [TARGET]",
+          "print a tracked directory's path (no target: the one you stand in, else the newest)",
           "      --json              machine-readable output\n" },
-        { "rm", cmd_rm, "[options] TARGET...", "remove tracked directories now", "" },
-        { "keep", cmd_keep, "[options] TARGET...", "stop tracking, keep on disk forever", "" },
-        { "extend", cmd_extend, "[options] TARGET (DURATION | --forever)",
+        { "last", cmd_last, "[options]", "print the most recently created directory's path",
+          "      --json              machine-readable output\n" },
+        { "rm", cmd_rm, "[options] [TARGET...]", "remove tracked directories now", "" },
+        { "keep", cmd_keep, "[options] [TARGET...]", "stop tracking, keep on disk forever", "" },
+        { "extend", cmd_extend, "[options] [TARGET] (DURATION | --forever)",
           "fresh lifetime counted from now",
           "      --forever           no time limit\n" },
         { "sweep", cmd_sweep, "[options]", "remove everything due now",
           "  -n, --dry-run           show what would be removed, change nothing\n"
           "      --json              with --dry-run: machine-readable output\n"
           "      --force             remove every tracked directory that verifies as ours\n" },
+        { "explain", cmd_explain, "[options] [TARGET]", "why a directory is or is not due, and what blocks it",
+          "      --json              machine-readable output\n" },
+        { "stats", cmd_stats, "[options]", "counts of created, swept, removed, kept and tracked directories",
+          "      --json              machine-readable output\n" },
         { "recover", cmd_recover, "[options] TARGET",
           "retry an interrupted deletion, or forget it",
           "      --forget            drop the entry; touch neither the directory nor its staging copy\n" },
@@ -48,6 +55,8 @@ const struct command cli_commands[] = {
         { NULL, NULL, NULL, NULL, NULL },
 };
 
+/* Commands that take TARGETs act, without one, on the managed directory the
+ * current directory is inside (or fail closed). */
 static const char common_help[] =
         "  -v, --verbose           more output\n"
         "  -q, --quiet             only errors\n"

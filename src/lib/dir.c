@@ -198,6 +198,18 @@ int ephemdir_resolve(ephemdir_ctx *ctx, const char *target, ephemdir_dir **ret) 
         return dir_new_handle(ctx, &e, ret);
 }
 
+int ephemdir_last(ephemdir_ctx *ctx, ephemdir_dir **ret) {
+        struct entry e = {};
+
+        ctx_clear_error(ctx);
+        int r = registry_get_last(ctx->reg, &e);
+        if (r == -ENOENT)
+                return ctx_fail(ctx, r, "no tracked directories");
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+        return dir_new_handle(ctx, &e, ret);
+}
+
 static int with_target(ephemdir_ctx *ctx, const char *target,
                        int (*op)(ephemdir_ctx *, struct entry *, int64_t), int64_t arg) {
         struct entry e = {};

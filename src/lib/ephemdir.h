@@ -139,9 +139,14 @@ void ephemdir_dir_free(ephemdir_dir *d);
 void ephemdir_dir_scope_end(ephemdir_dir **d);
 #define EPHEMDIR_SCOPED __attribute__((cleanup(ephemdir_dir_scope_end)))
 
-/* ---- by target (full path, exact name or unique name prefix) ------------- */
+/* ---- by target (full path, exact name or unique name prefix) -------------
+ * A NULL target means "the managed directory I stand in": the nearest
+ * ancestor of the current directory that is an active entry whose inode and
+ * marker verify.  Anything else fails closed (-ENOENT). */
 
 int ephemdir_resolve(ephemdir_ctx *ctx, const char *target, ephemdir_dir **ret);
+/* The most recently created tracked directory (-ENOENT when none). */
+int ephemdir_last(ephemdir_ctx *ctx, ephemdir_dir **ret);
 int ephemdir_remove(ephemdir_ctx *ctx, const char *target);
 int ephemdir_keep(ephemdir_ctx *ctx, const char *target);
 int ephemdir_extend(ephemdir_ctx *ctx, const char *target, int64_t seconds);
@@ -234,6 +239,46 @@ typedef void (*ephemdir_event_fn)(const struct ephemdir_event *ev, void *userdat
  * Returns the number of entries that failed (0 = clean sweep) or a negative
  * error if the sweep could not run at all. */
 int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata);
+
+/* ---- explaining ---------------------------------------------------------------*/
+
+struct ephemdir_check {
+        const char *check;   /* tracked, lifecycle, deletion-guard, parent-trusted, exists,
+                              * identity, mount, lifetime, restart, cleanup, size, in-use */
+        bool ok;             /* false: this check blocks deletion or makes it due */
+        char *detail;        /* human text */
+};
+
+struct ephemdir_explanation {
+        char *path;
+        char *name;
+        enum ephemdir_status status;
+        bool due;                    /* policy says it should go at the next sweep */
+        bool destructive_allowed;    /* due and nothing blocks: a sweep would delete it now */
+        char **reasons;              /* NULL-terminated: expired, restarted, next-sweep, over-size */
+        char **blocked_by;           /* NULL-terminated: path-missing, identity-changed, ... */
+        struct ephemdir_check *decision;
+        size_t n_decision;
+        int64_t size_bytes;          /* -1: not measured */
+        int64_t max_size_bytes;      /* EPHEMDIR_NO_SIZE_LIMIT: none */
+        int64_t expires_at;          /* 0: none */
+        int64_t remaining_seconds;
+};
+
+/* Why is (or isn't) this directory due, and what would stop its deletion? */
+int ephemdir_explain(ephemdir_ctx *ctx, const char *target, struct ephemdir_explanation **ret);
+void ephemdir_explanation_free(struct ephemdir_explanation *x);
+
+/* ---- statistics ---------------------------------------------------------------*/
+
+struct ephemdir_stats {
+        int64_t created;    /* directories created, ever */
+        int64_t swept;      /* removed by sweeps */
+        int64_t removed;    /* removed on request (rm, scope end) */
+        int64_t kept;       /* made permanent */
+        int64_t tracked;    /* currently tracked */
+};
+int ephemdir_stats(ephemdir_ctx *ctx, struct ephemdir_stats *ret);
 
 /* ---- parsers ------------------------------------------------------------------*/
 

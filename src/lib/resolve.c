@@ -7,6 +7,7 @@
 
 #include "dir.h"
 #include "fsutil.h"
+#include "verify.h"
 
 /* How many candidates an ambiguity message lists. */
 #define AMBIGUOUS_SHOWN 8
@@ -49,12 +50,44 @@ static int ambiguous(ephemdir_ctx *ctx, const char *target, struct entry *rows, 
                         list ? list : "");
 }
 
+/* The nearest ancestor of the current directory (itself included) that is
+ * an active entry and verifies as ours.  Fails closed: a marker file alone
+ * proves nothing (anyone can copy one), so the registry row, its inode and
+ * its marker id must all agree. */
+static int resolve_cwd(ephemdir_ctx *ctx, struct entry *ret) {
+        _cleanup_free_ char *cwd = getcwd(NULL, 0), *p = NULL;
+
+        if (!cwd)
+                return ctx_fail(ctx, negative_errno(), "cannot determine the current directory");
+        if (path_normalize(cwd, NULL, &p) < 0)
+                return ctx_fail(ctx, -EINVAL, "unusable current directory");
+        for (;;) {
+                struct entry e = {};
+                int r = registry_get_by_path(ctx->reg, p, &e);
+                if (r == 0 && e.state == ENTRY_ACTIVE && verify_entry(ctx, &e, VERIFY_SKIP_GUARD, NULL, NULL) == 0) {
+                        *ret = e;
+                        ctx_clear_error(ctx);
+                        return 0;
+                }
+                entry_done(&e);
+                if (r < 0 && r != -ENOENT)
+                        return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+                char *slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        break;
+                *slash = 0;
+        }
+        return ctx_fail(ctx, -ENOENT, "no target given and %s is not inside a managed directory", cwd);
+}
+
 int resolve_entry(ephemdir_ctx *ctx, const char *target, struct entry *ret) {
         struct entry *rows = NULL;
         size_t n = 0, exact = 0, exact_at = 0;
         int r;
 
-        if (!target || !*target)
+        if (!target)
+                return resolve_cwd(ctx, ret);
+        if (!*target)
                 return ctx_fail(ctx, -EINVAL, "empty target");
         if (looks_like_path(target))
                 return resolve_path(ctx, target, ret);

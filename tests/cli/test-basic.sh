@@ -201,6 +201,68 @@ test_list_plain_uses_ascii_tags_and_escapes_control_characters() {
         "$EPHEMDIR" rm "$d"
 }
 
+test_no_target_means_the_managed_directory_you_stand_in() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1h)
+        mkdir -p "$d/a/b"
+        (cd "$d/a/b" && "$EPHEMDIR" path) >"$T/p" || fail "path from a subdirectory failed"
+        [ "$(cat "$T/p")" = "$d" ] || fail "path from a subdirectory gave $(cat "$T/p")"
+        (cd "$d/a" && "$EPHEMDIR" extend 3h) || fail "bare duration inside did not extend"
+        [ "$(json_field "$d" remaining_seconds)" -gt 10000 ] || fail "not extended"
+        (cd "$d/a" && "$EPHEMDIR" explain --json) | python3 -c '
+import json, sys
+x = json.load(sys.stdin)
+for k in ("path","name","status","due","reasons","blocked_by","decision","destructive_allowed",
+          "size_bytes","max_size_bytes"):
+    assert k in x, k
+assert x["path"] == sys.argv[1] and x["due"] is False and x["blocked_by"] == []
+assert all({"check","ok","detail"} <= set(c) for c in x["decision"])
+' "$d" || fail "explain --json from inside"
+        (cd "$d/a/b" && "$EPHEMDIR" rm) || fail "rm with no target inside failed"
+        expect_absent "$d"
+}
+
+test_no_target_outside_managed_directories_fails_closed() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W")
+        mkdir "$W/plain"
+        # A copied marker does not make a directory managed.
+        cp "$d/.ephemdir" "$W/plain/.ephemdir"
+        (cd "$W/plain" && run rm)
+        (cd "$W/plain" && "$EPHEMDIR" rm 2>/dev/null) && fail "rm acted outside a managed directory"
+        expect_exists "$W/plain/.ephemdir"
+        expect_exists "$d"
+        # path alone, outside, is the most recent one.
+        [ "$(cd "$W/plain" && "$EPHEMDIR" path)" = "$("$EPHEMDIR" last)" ] || fail "path != last outside"
+        "$EPHEMDIR" rm "$d"
+}
+
+test_stats_count_created_removed_and_kept() {
+        local before after a b
+        before=$("$EPHEMDIR" stats --json)
+        a=$("$EPHEMDIR" new -p "$W")
+        b=$("$EPHEMDIR" new -p "$W")
+        "$EPHEMDIR" rm "$a"
+        "$EPHEMDIR" keep "$b"
+        after=$("$EPHEMDIR" stats --json)
+        python3 -c '
+import json, sys
+b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["created"] - b["created"] == 2, (a, b)
+assert a["removed"] - b["removed"] == 1, (a, b)
+assert a["kept"] - b["kept"] == 1, (a, b)
+' "$before" "$after" || fail "stats deltas"
+}
+
+test_last_prints_the_newest_directory() {
+        local a b
+        a=$("$EPHEMDIR" new -p "$W")
+        sleep 1
+        b=$("$EPHEMDIR" new -p "$W")
+        [ "$("$EPHEMDIR" last)" = "$b" ] || fail "last is not the newest"
+        "$EPHEMDIR" rm "$a" "$b"
+}
+
 test_help_and_version() {
         run --version
         expect_rc 0

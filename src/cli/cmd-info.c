@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* ephemdir explain / stats / last: read-only questions about the registry. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "format.h"
+#include "output.h"
+
+/* Parse --json plus the common options; returns -1 to go on, else an exit code. */
+static int parse_json_only(struct cli *cli, const char *name, int argc, char **argv, bool *json) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                COMMON_LONG_OPTIONS,
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == OPT_JSON)
+                        *json = true;
+                else if ((r = cli_common_option(cli, cli_find_command(name), c, optarg)) >= 0)
+                        return r;
+        }
+        return -1;
+}
+
+static json_t *words_json(char **v) {
+        json_t *a = json_array();
+        for (; v && *v; v++)
+                json_array_append_new(a, json_string(*v));
+        return a;
+}
+
+static json_t *explanation_json(const struct ephemdir_explanation *x) {
+        json_t *decision = json_array();
+
+        for (size_t i = 0; i < x->n_decision; i++)
+                json_array_append_new(decision, json_pack("{s:s, s:b, s:o}", "check", x->decision[i].check,
+                                                          "ok", x->decision[i].ok,
+                                                          "detail", json_bytes(x->decision[i].detail)));
+        return json_pack("{s:o, s:o, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                         "path", json_bytes(x->path),
+                         "name", json_bytes(x->name),
+                         "status", ephemdir_status_word(x->status),
+                         "due", x->due,
+                         "destructive_allowed", x->destructive_allowed,
+                         "reasons", words_json(x->reasons),
+                         "blocked_by", words_json(x->blocked_by),
+                         "decision", decision,
+                         "size_bytes", x->size_bytes >= 0 ? json_integer(x->size_bytes) : json_null(),
+                         "max_size_bytes", x->max_size_bytes > 0 ? json_integer(x->max_size_bytes) : json_null(),
+                         "expires_at", x->expires_at ? json_integer(x->expires_at) : json_null(),
+                         "remaining_seconds", x->expires_at ? json_integer(x->remaining_seconds) : json_null());
+}
+
+static void print_words(const char *label, char **v) {
+        printf("%-10s", label);
+        if (!v || !*v)
+                printf(" none");
+        for (; v && *v; v++)
+                printf(" %s", *v);
+        printf("\n");
+}
+
+static void print_explanation(const struct cli *cli, const struct ephemdir_explanation *x) {
+        struct style st;
+        char *name = printable(x->name), *path = printable_path(x->path);
+
+        style_init(&st, cli, stdout);
+        printf("%s%s %s%s  %s\n", status_color(x->status, &st), status_icon(x->status, &st), name,
+               color_reset(&st), path ? path : "?");
+        printf("%-10s %s\n", "verdict",
+               x->destructive_allowed ? "due: the next sweep removes it"
+               : x->due               ? "due, but blocked: it stays until the blocker is gone"
+                                      : "not due: it stays");
+        print_words("reasons", x->reasons);
+        print_words("blockers", x->blocked_by);
+        printf("checks:\n");
+        for (size_t i = 0; i < x->n_decision; i++) {
+                char *detail = printable(x->decision[i].detail);
+                printf("  %s %-15s %s\n", x->decision[i].ok ? (st.emoji ? "✓" : "ok") : (st.emoji ? "✗" : "!!"),
+                       x->decision[i].check, detail ? detail : "?");
+                free(detail);
+        }
+        free(name);
+        free(path);
+}
+
+int cmd_explain(struct cli *cli, int argc, char **argv) {
+        struct ephemdir_explanation *x = NULL;
+        bool json = false;
+        int r = parse_json_only(cli, "explain", argc, argv, &json);
+        if (r >= 0)
+                return r;
+        r = cli_check_args(cli, argc, argv, 0, 1);
+        if (r >= 0)
+                return r;
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_explain(ctx, optind < argc ? argv[optind] : NULL, &x);
+        if (r < 0)
+                return cli_fail(cli, r);
+        if (json) {
+                json_t *j = explanation_json(x);
+                r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+                json_decref(j);
+        } else {
+                print_explanation(cli, x);
+                r = EXIT_OK;
+        }
+        ephemdir_explanation_free(x);
+        return r;
+}
+
+int cmd_stats(struct cli *cli, int argc, char **argv) {
+        struct ephemdir_stats s;
+        bool json = false;
+        int r = parse_json_only(cli, "stats", argc, argv, &json);
+        if (r >= 0)
+                return r;
+        r = cli_check_args(cli, argc, argv, 0, 0);
+        if (r >= 0)
+                return r;
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_stats(ctx, &s);
+        if (r < 0)
+                return cli_fail(cli, r);
+        if (json) {
+                json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I}", "created", (json_int_t) s.created,
+                                      "swept", (json_int_t) s.swept, "removed", (json_int_t) s.removed,
+                                      "kept", (json_int_t) s.kept, "tracked", (json_int_t) s.tracked);
+                r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+                json_decref(j);
+                return r;
+        }
+        printf("created  %lld\nswept    %lld\nremoved  %lld\nkept     %lld\ntracked  %lld\n",
+               (long long) s.created, (long long) s.swept, (long long) s.removed, (long long) s.kept,
+               (long long) s.tracked);
+        return EXIT_OK;
+}
+
+/* Shared by path and last: print a handle as a path or as JSON. */
+int print_dir(ephemdir_dir *d, bool json) {
+        int r = EXIT_OK;
+
+        if (json) {
+                json_t *j = json_pack("{s:o, s:o, s:I, s:o}", "path", json_bytes(ephemdir_dir_path(d)),
+                                      "name", json_bytes(ephemdir_dir_name(d)),
+                                      "created_at", (json_int_t) ephemdir_dir_created_at(d),
+                                      "expires_at", ephemdir_dir_expires_at(d) ? json_integer(ephemdir_dir_expires_at(d))
+                                                                               : json_null());
+                r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+                json_decref(j);
+        } else
+                printf("%s\n", ephemdir_dir_path(d));
+        ephemdir_dir_free(d);
+        return r;
+}
+
+int cmd_last(struct cli *cli, int argc, char **argv) {
+        ephemdir_dir *d = NULL;
+        bool json = false;
+        int r = parse_json_only(cli, "last", argc, argv, &json);
+        if (r >= 0)
+                return r;
+        r = cli_check_args(cli, argc, argv, 0, 0);
+        if (r >= 0)
+                return r;
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_last(ctx, &d);
+        if (r < 0)
+                return cli_fail(cli, r);
+        return print_dir(d, json);
+}
