@@ -96,6 +96,8 @@ int cmd_recover(struct cli *cli, int argc, char **argv);
 int cmd_explain(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_last(struct cli *cli, int argc, char **argv);
+int cmd_watch(struct cli *cli, int argc, char **argv);
+int cmd_doctor(struct cli *cli, int argc, char **argv);
 
 /* Print a directory handle (path, or JSON) and free it; returns an exit code. */
 int print_dir(ephemdir_dir *d, bool json);

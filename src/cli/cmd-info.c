@@ -177,3 +177,47 @@ int cmd_last(struct cli *cli, int argc, char **argv) {
                 return cli_fail(cli, r);
         return print_dir(d, json);
 }
+
+int cmd_doctor(struct cli *cli, int argc, char **argv) {
+        struct ephemdir_doctor d;
+        bool json = false;
+        int r = parse_json_only(cli, "doctor", argc, argv, &json);
+        if (r >= 0)
+                return r;
+        r = cli_check_args(cli, argc, argv, 0, 0);
+        if (r >= 0)
+                return r;
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_doctor(ctx, &d);
+        if (r < 0)
+                return cli_fail(cli, r);
+        if (json) {
+                json_t *j = json_pack("{s:o, s:s, s:o, s:s, s:i, s:o, s:b, s:s, s:s, s:b}",
+                                      "data_dir", json_bytes(d.data_dir), "data_dir_source", d.data_dir_source,
+                                      "config_dir", json_bytes(d.config_dir), "config_dir_source", d.config_dir_source,
+                                      "schema_version", d.schema_version,
+                                      "mount_id_method", d.mount_id_method ? json_string(d.mount_id_method) : json_null(),
+                                      "deletion_possible", d.mount_id_method != NULL,
+                                      "boot_id", d.boot_id, "boot_id_source", d.boot_id_source,
+                                      "test_hooks", d.test_hooks);
+                r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
+                json_decref(j);
+        } else {
+                char *data = printable(d.data_dir), *config = printable(d.config_dir);
+                printf("data dir        %s (from %s)\n", data, d.data_dir_source);
+                printf("config dir      %s (from %s)\n", config, d.config_dir_source);
+                printf("registry        schema %d\n", d.schema_version);
+                printf("mount ids       %s\n", d.mount_id_method ? d.mount_id_method
+                                                                  : "unavailable: ephemdir will not delete anything");
+                printf("boot id         %s (from %s)\n", d.boot_id, d.boot_id_source);
+                if (d.test_hooks)
+                        printf("test hooks      compiled in (EPHEMDIR_TEST_*, EPHEMDIR_FAULT)\n");
+                free(data);
+                free(config);
+                r = EXIT_OK;
+        }
+        /* No mount ids means no safe deletion: that is a failure to report. */
+        return r == EXIT_OK && !d.mount_id_method ? EXIT_FAIL : r;
+}

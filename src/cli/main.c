@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "buildconf.h"
 
 const struct command cli_commands[] = {
         { "new", cmd_new, "[options]", "create a directory and print its path",
@@ -44,6 +44,10 @@ const struct command cli_commands[] = {
         { "explain", cmd_explain, "[options] [TARGET]", "why a directory is or is not due, and what blocks it",
           "      --json              machine-readable output\n" },
         { "stats", cmd_stats, "[options]", "counts of created, swept, removed, kept and tracked directories",
+          "      --json              machine-readable output\n" },
+        { "watch", cmd_watch, "[options]", "sweep now and periodically, in the foreground",
+          "      --interval D        time between sweeps (default 10m)\n" },
+        { "doctor", cmd_doctor, "[options]", "where the registry lives and which safety mechanisms work here",
           "      --json              machine-readable output\n" },
         { "recover", cmd_recover, "[options] TARGET",
           "retry an interrupted deletion, or forget it",

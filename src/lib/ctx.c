@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buildconf.h"
 #include "ctx.h"
 #include "fsutil.h"
 #include "platform.h"
@@ -78,6 +79,26 @@ void ephemdir_ctx_close(ephemdir_ctx *ctx) {
         free(ctx->boot_id);
         free(ctx->last_error);
         free(ctx);
+}
+
+int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret) {
+        uint64_t mnt;
+        const char *method = NULL;
+
+        if (fs_mount_id(ctx->data_dir_fd, &mnt, &method) < 0)
+                method = NULL;
+        *ret = (struct ephemdir_doctor) {
+                .data_dir = ctx->data_dir,
+                .data_dir_source = ctx->data_dir_source,
+                .config_dir = ctx->config_dir,
+                .config_dir_source = ctx->config_dir_source,
+                .schema_version = registry_schema_version(ctx->reg),
+                .mount_id_method = method,
+                .boot_id = ctx->boot_id,
+                .boot_id_source = ctx->boot_id_source,
+                .test_hooks = EPHEMDIR_TEST_HOOKS,
+        };
+        return 0;
 }
 
 const char *ephemdir_ctx_data_dir(const ephemdir_ctx *ctx) {

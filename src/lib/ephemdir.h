@@ -280,6 +280,23 @@ struct ephemdir_stats {
 };
 int ephemdir_stats(ephemdir_ctx *ctx, struct ephemdir_stats *ret);
 
+/* ---- diagnostics --------------------------------------------------------------*/
+
+/* Where things are and which mechanisms this system offers.  Strings stay
+ * valid while the context is open. */
+struct ephemdir_doctor {
+        const char *data_dir;
+        const char *data_dir_source;     /* option, EPHEMDIR_DATA_DIR, XDG_DATA_HOME, default */
+        const char *config_dir;
+        const char *config_dir_source;
+        int schema_version;
+        const char *mount_id_method;     /* statx, fdinfo, or NULL: deletion impossible */
+        const char *boot_id;
+        const char *boot_id_source;      /* libsystemd, /proc/..., test-hook */
+        bool test_hooks;                 /* built with -Dtest_hooks=true */
+};
+int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret);
+
 /* ---- parsers ------------------------------------------------------------------*/
 
 /* "90", "30m", "1h30m", "7d", "2w" -> seconds (> 0). */

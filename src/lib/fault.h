@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "config.h"
+#include "buildconf.h"
 
 #if EPHEMDIR_TEST_HOOKS
 void fault_point(const char *name);

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "buildconf.h"
 #if HAVE_LIBSYSTEMD
 #include <systemd/sd-id128.h>
 #endif

@@ -234,5 +234,41 @@ PY
         expect_absent "$d"
 }
 
+test_watch_sweeps_periodically_and_stops_cleanly_on_sigterm() {
+        local d pid rc
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" watch --interval 1 >"$T/watch.out" 2>"$T/watch.err" &
+        pid=$!
+        for _ in $(seq 1 50); do [ -e "$d" ] || break; sleep 0.2; done
+        expect_absent "$d"
+        # A directory that becomes due later is taken by a later round.
+        local e
+        e=$("$EPHEMDIR" new -p "$W" --until-sweep)
+        for _ in $(seq 1 50); do [ -e "$e" ] || break; sleep 0.2; done
+        expect_absent "$e"
+        kill -TERM "$pid"
+        set +e
+        wait "$pid"
+        rc=$?
+        set -e
+        [ "$rc" -eq 0 ] || fail "watch exited $rc after SIGTERM: $(cat "$T/watch.err")"
+        grep -q "^removed $d" "$T/watch.out" || fail "watch did not report the removal"
+        run watch --interval banana
+        expect_rc 2
+}
+
+test_doctor_reports_locations_and_mechanisms() {
+        run doctor --json
+        expect_rc 0 || return
+        printf '%s' "$out" | python3 -c '
+import json, os, sys
+d = json.load(sys.stdin)
+assert d["data_dir"] == os.environ["EPHEMDIR_DATA_DIR"], d
+assert d["data_dir_source"] == "EPHEMDIR_DATA_DIR", d
+assert d["mount_id_method"] in ("statx", "fdinfo"), d
+assert d["deletion_possible"] is True and d["schema_version"] >= 1
+' || fail "doctor --json: $out"
+}
+
 require_hooks
 run_tests
