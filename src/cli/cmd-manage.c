@@ -8,6 +8,7 @@
 enum {
         OPT_FOREVER = OPT_FIRST_COMMAND_OPTION,
         OPT_FORGET,
+        OPT_TAG,
 };
 
 /* Parse only the common options; positional targets remain at optind. */
@@ -51,10 +52,35 @@ int cmd_rm(struct cli *cli, int argc, char **argv) {
 }
 
 int cmd_keep(struct cli *cli, int argc, char **argv) {
-        int r = parse_plain(cli, "keep", argc, argv);
+        static const struct option options[] = {
+                { "tag", required_argument, NULL, OPT_TAG },
+                COMMON_LONG_OPTIONS,
+        };
+        const char *tag = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
+                if (c == OPT_TAG)
+                        tag = optarg;
+                else if ((r = cli_common_option(cli, cli_find_command("keep"), c, optarg)) >= 0)
+                        return r;
+        }
+        if (!tag)
+                return for_each_target(cli, argc, argv, ephemdir_keep, "kept");
+
+        /* --tag T: every active entry labelled T, and no targets. */
+        r = cli_check_args(cli, argc, argv, 0, 0);
         if (r >= 0)
                 return r;
-        return for_each_target(cli, argc, argv, ephemdir_keep, "kept");
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return EXIT_FAIL;
+        r = ephemdir_keep_tag(ctx, tag);
+        if (r < 0)
+                return cli_fail(cli, r);
+        if (cli->verbosity >= 0)
+                fprintf(stderr, "ephemdir: keep: kept %d director%s tagged %s\n", r, r == 1 ? "y" : "ies", tag);
+        return EXIT_OK;
 }
 
 int cmd_extend(struct cli *cli, int argc, char **argv) {

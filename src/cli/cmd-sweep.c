@@ -69,9 +69,11 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 { "dry-run", no_argument, NULL, 'n' },
                 { "force", no_argument, NULL, 'f' },
                 { "json", no_argument, NULL, OPT_JSON },
+                { "tag", required_argument, NULL, OPT_FIRST_COMMAND_OPTION },
                 COMMON_LONG_OPTIONS,
         };
         struct sweep_report rep = { .cli = cli };
+        const char *tag = NULL;
         unsigned flags = 0;
         bool json = false;
         int c, r;
@@ -83,6 +85,8 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                         flags |= EPHEMDIR_SWEEP_FORCE;
                 else if (c == OPT_JSON)
                         json = true;
+                else if (c == OPT_FIRST_COMMAND_OPTION)
+                        tag = optarg;
                 else if ((r = cli_common_option(cli, cli_find_command("sweep"), c, optarg)) >= 0)
                         return r;
         }
@@ -97,7 +101,7 @@ int cmd_sweep(struct cli *cli, int argc, char **argv) {
                 return EXIT_FAIL;
         if (json)
                 rep.json = json_array();
-        r = ephemdir_sweep(ctx, flags, on_event, &rep);
+        r = ephemdir_sweep_tag(ctx, flags, tag, on_event, &rep);
         if (rep.json) {
                 if (r >= 0)
                         json_print(rep.json, stdout);

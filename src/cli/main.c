@@ -33,14 +33,16 @@ const struct command cli_commands[] = {
         { "last", cmd_last, "[options]", "print the most recently created directory's path",
           "      --json              machine-readable output\n" },
         { "rm", cmd_rm, "[options] [TARGET...]", "remove tracked directories now", "" },
-        { "keep", cmd_keep, "[options] [TARGET...]", "stop tracking, keep on disk forever", "" },
+        { "keep", cmd_keep, "[options] [TARGET... | --tag TAG]", "stop tracking, keep on disk forever",
+          "      --tag TAG           keep every directory with this tag\n" },
         { "extend", cmd_extend, "[options] [TARGET] (DURATION | --forever)",
           "fresh lifetime counted from now",
           "      --forever           no time limit\n" },
         { "sweep", cmd_sweep, "[options]", "remove everything due now",
           "  -n, --dry-run           show what would be removed, change nothing\n"
           "      --json              with --dry-run: machine-readable output\n"
-          "      --force             remove every tracked directory that verifies as ours\n" },
+          "      --force             remove every tracked directory that verifies as ours\n"
+          "      --tag TAG           only directories with this tag\n" },
         { "explain", cmd_explain, "[options] [TARGET]", "why a directory is or is not due, and what blocks it",
           "      --json              machine-readable output\n" },
         { "stats", cmd_stats, "[options]", "counts of created, swept, removed, kept and tracked directories",

@@ -290,6 +290,29 @@ int ephemdir_recover(ephemdir_ctx *ctx, const char *target, bool forget) {
         return with_target(ctx, target, recover_entry, forget);
 }
 
+int ephemdir_keep_tag(ephemdir_ctx *ctx, const char *tag) {
+        struct entry *rows = NULL;
+        size_t n = 0;
+        int count = 0, r;
+
+        ctx_clear_error(ctx);
+        r = registry_list_by_state(ctx->reg, ENTRY_ACTIVE, &rows, &n);
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                bool tagged = false;
+                for (char **t = rows[i].tags; t && *t; t++)
+                        tagged = tagged || streq(*t, tag);
+                if (!tagged)
+                        continue;
+                r = keep_entry(ctx, &rows[i]);
+                if (r == 0)
+                        count++;
+        }
+        entry_free_array(rows, n);
+        return r < 0 ? r : count;
+}
+
 int ephemdir_prune(ephemdir_ctx *ctx) {
         struct entry *rows = NULL;
         size_t n = 0;

@@ -158,6 +158,9 @@ int ephemdir_extend(ephemdir_ctx *ctx, const char *target, int64_t seconds);
  * process is working on it. */
 int ephemdir_recover(ephemdir_ctx *ctx, const char *target, bool forget);
 
+/* keep every active entry carrying tag.  Returns the count kept. */
+int ephemdir_keep_tag(ephemdir_ctx *ctx, const char *tag);
+
 /* Forget tracked entries whose path is missing from disk.  Returns the count. */
 int ephemdir_prune(ephemdir_ctx *ctx);
 
@@ -239,6 +242,9 @@ typedef void (*ephemdir_event_fn)(const struct ephemdir_event *ev, void *userdat
  * Returns the number of entries that failed (0 = clean sweep) or a negative
  * error if the sweep could not run at all. */
 int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata);
+/* The same, limited to entries carrying tag (NULL: all). */
+int ephemdir_sweep_tag(ephemdir_ctx *ctx, unsigned flags, const char *tag, ephemdir_event_fn cb,
+                       void *userdata);
 
 /* ---- explaining ---------------------------------------------------------------*/
 

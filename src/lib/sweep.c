@@ -50,8 +50,17 @@ static void preview(ephemdir_ctx *ctx, const struct entry *e, const char *reason
                 sink->cb(&ev, sink->userdata);
 }
 
+static bool has_tag(const struct entry *e, const char *tag) {
+        if (!tag)
+                return true;
+        for (char **t = e->tags; t && *t; t++)
+                if (streq(*t, tag))
+                        return true;
+        return false;
+}
+
 static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, size_t limit,
-                      struct sweep_sink *sink) {
+                      const char *tag, struct sweep_sink *sink) {
         struct policy_env env = { .now = platform_now(), .boot_id = ctx->boot_id, .mode = mode };
         struct entry *rows = NULL;
         size_t n = 0;
@@ -64,7 +73,7 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                 return ctx_fail(ctx, r, "reading the registry: %s", registry_error(ctx->reg));
 
         for (size_t i = 0; i < n; i++) {
-                unsigned due = policy_due(&rows[i], &env);
+                unsigned due = has_tag(&rows[i], tag) ? policy_due(&rows[i], &env) : 0;
                 if (!due)
                         continue;
                 const char *reason = policy_reason_word(due);
@@ -77,15 +86,20 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
         return 0;
 }
 
-int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata) {
+int ephemdir_sweep_tag(ephemdir_ctx *ctx, unsigned flags, const char *tag, ephemdir_event_fn cb,
+                       void *userdata) {
         struct sweep_sink sink = { .cb = cb, .userdata = userdata };
         enum policy_mode mode = flags & EPHEMDIR_SWEEP_FORCE ? POLICY_FORCE : POLICY_EXPLICIT;
 
         ctx_clear_error(ctx);
-        int r = sweep_with(ctx, mode, flags & EPHEMDIR_SWEEP_DRY_RUN, 0, &sink);
+        int r = sweep_with(ctx, mode, flags & EPHEMDIR_SWEEP_DRY_RUN, 0, tag, &sink);
         if (r < 0)
                 return r;
         return (int) sink.failures;
+}
+
+int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void *userdata) {
+        return ephemdir_sweep_tag(ctx, flags, NULL, cb, userdata);
 }
 
 static void log_lazy_event(const struct ephemdir_event *ev, void *userdata) {
@@ -101,6 +115,6 @@ static void log_lazy_event(const struct ephemdir_event *ev, void *userdata) {
 void sweep_lazy(ephemdir_ctx *ctx) {
         struct sweep_sink sink = { .cb = log_lazy_event, .userdata = ctx };
 
-        (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, &sink);
+        (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, NULL, &sink);
         ctx_clear_error(ctx);
 }

@@ -270,5 +270,25 @@ assert d["deletion_possible"] is True and d["schema_version"] >= 1
 ' || fail "doctor --json: $out"
 }
 
+test_tag_limits_sweep_and_keep() {
+        local a b c
+        a=$("$EPHEMDIR" new -p "$W" --lifetime 1m --tag build)
+        b=$("$EPHEMDIR" new -p "$W" --lifetime 1m --tag cache)
+        c=$("$EPHEMDIR" new -p "$W" --lifetime 1h --tag keepme)
+        # new's own lazy sweep must not run in the offset clock here.
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep --tag build >/dev/null
+        expect_absent "$a"
+        expect_exists "$b"
+        run keep --tag keepme
+        expect_rc 0 || return
+        [ "$(json_field "$c" status)" = untracked ] || fail "keep --tag left it tracked"
+        expect_exists "$c"
+        [ "$(json_field "$b" status)" != untracked ] || fail "keep --tag took an untagged entry"
+        run keep --tag keepme "$b"
+        expect_rc 2
+        "$EPHEMDIR" rm "$b"
+        rm -rf "$c"
+}
+
 require_hooks
 run_tests
