@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "dir.h"
 #include "fault.h"
@@ -17,6 +18,7 @@
 #include "names.h"
 #include "platform.h"
 #include "sweep.h"
+#include "verify.h"
 
 #define CREATE_ATTEMPTS 16
 
@@ -154,12 +156,13 @@ static int copy_tags(const char *const *tags, size_t n, char ***ret) {
 
 static int fill_entry(ephemdir_ctx *ctx, const struct ephemdir_new_opts *o, const struct new_settings *s,
                       const char *parent, const char *name, const char *marker_id,
-                      enum ephemdir_name_style style, const struct stat *st, struct entry *e) {
+                      enum ephemdir_name_style style, const struct statx *stx, struct entry *e) {
         int64_t now = platform_now();
 
         *e = (struct entry) {
-                .dev = (uint64_t) st->st_dev,
-                .ino = (uint64_t) st->st_ino,
+                .dev = (uint64_t) makedev(stx->stx_dev_major, stx->stx_dev_minor),
+                .ino = stx->stx_ino,
+                .birth_ns = verify_birth_ns(stx),
                 .created_at = now,
                 .expires_at = s->expires_in ? now + s->expires_in : 0,
                 .remove_on_restart = s->remove_on_restart,
@@ -193,7 +196,7 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         enum trust_verdict verdict;
         struct new_settings s = {};
         struct entry e = {};
-        struct stat st;
+        struct statx stx;
         int r;
 
         ctx_clear_error(ctx);
@@ -221,13 +224,13 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         r = marker_new_id(marker_id);
         if (r >= 0)
                 r = marker_write(dir_fd, marker_id);
-        if (r >= 0 && fstat(dir_fd, &st) < 0)
+        if (r >= 0 && statx(dir_fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_BTIME, &stx) < 0)
                 r = negative_errno();
         if (r < 0)
                 return ctx_fail(ctx, r, "created %s/%s but could not write its marker: %s (left in place)",
                                 parent, name, strerror(-r));
 
-        r = fill_entry(ctx, opts, &s, parent, name, marker_id, style, &st, &e);
+        r = fill_entry(ctx, opts, &s, parent, name, marker_id, style, &stx, &e);
         if (r >= 0)
                 r = registry_insert(ctx->reg, &e);
         if (r < 0) {

@@ -76,7 +76,8 @@ static const char *const migrations[] = {
         "  state TEXT NOT NULL,"                    /* active | deleting | recovery */
         "  claim_id TEXT,"
         "  staging_path TEXT,"
-        "  version INTEGER NOT NULL"
+        "  version INTEGER NOT NULL,"
+        "  birth_ns INTEGER"                        /* statx btime; NULL: unknown */
         ");"
         "CREATE TABLE dir_tags ("
         "  dir_id INTEGER NOT NULL REFERENCES dirs(id) ON DELETE CASCADE,"
@@ -107,7 +108,7 @@ static const char *const migrations[] = {
 #define ENTRY_COLUMNS                                                          \
         "id, path, name, parent, marker_id, dev, ino, created_at, expires_at, " \
         "boot_id, remove_on_restart, keep_while_in_use, cleanup, max_size, "    \
-        "name_style, description, origin, state, claim_id, staging_path, version"
+        "name_style, description, origin, state, claim_id, staging_path, version, birth_ns"
 
 enum {
         COL_ID,
@@ -131,6 +132,7 @@ enum {
         COL_CLAIM_ID,
         COL_STAGING_PATH,
         COL_VERSION,
+        COL_BIRTH_NS,
 };
 
 /* ---- words ------------------------------------------------------------------ */
@@ -879,6 +881,7 @@ static int row_columns(sqlite3_stmt *s, struct entry *e, int *bad_col, const cha
         READ(COL_CLAIM_ID, col_text(s, COL_CLAIM_ID, true, &e->claim_id, problem));
         READ(COL_STAGING_PATH, col_text(s, COL_STAGING_PATH, true, &e->staging_path, problem));
         READ(COL_VERSION, col_int(s, COL_VERSION, false, 1, &e->version, problem));
+        READ(COL_BIRTH_NS, col_int(s, COL_BIRTH_NS, true, 0, &e->birth_ns, problem));
 #undef READ
 
         e->dev = (uint64_t) dev;
@@ -1307,6 +1310,8 @@ static int bind_entry(sqlite3_stmt *s, const struct entry *e) {
                 rc = bind_text(s, 18, e->claim_id);
         if (rc == SQLITE_OK)
                 rc = bind_text(s, 19, e->staging_path);
+        if (rc == SQLITE_OK)
+                rc = bind_positive_or_null(s, 20, e->birth_ns);
         return rc;
 }
 
@@ -1317,9 +1322,9 @@ static int insert_row(struct registry *reg, const struct entry *e, int64_t *ret_
         r = reg_prepare(reg,
                         "INSERT INTO dirs (path, name, parent, marker_id, dev, ino, created_at, expires_at, "
                         "boot_id, remove_on_restart, keep_while_in_use, cleanup, max_size, name_style, "
-                        "description, origin, state, claim_id, staging_path, version) "
+                        "description, origin, state, claim_id, staging_path, version, birth_ns) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                        "?17, ?18, ?19, 1)",
+                        "?17, ?18, ?19, 1, ?20)",
                         &s);
         if (r < 0)
                 return r;
@@ -1362,7 +1367,7 @@ static int insert_tags(struct registry *reg, int64_t id, char *const *tags) {
 int registry_insert(struct registry *r, struct entry *e) {
         _cleanup_tx_ struct registry *tx = NULL;
         const char *problem = entry_problem(e);
-        int64_t id;
+        int64_t id = 0;
         int k;
 
         if (problem)
@@ -1704,11 +1709,11 @@ int registry_list_by_state(struct registry *r, enum entry_state state, struct en
         " SELECT id FROM dirs WHERE ?3 AND state = 'active' AND cleanup = 'next-sweep'"             \
         " UNION ALL"                                                                                 \
         " SELECT id FROM dirs WHERE ?4 AND state = 'active' AND max_size > 0"                       \
-        ") ORDER BY created_at, id LIMIT ?5"
+        ") AND id > ?6 ORDER BY id LIMIT ?5"
 
 int registry_due_candidates(struct registry *r, int64_t now, const char *current_boot_id,
-                            bool include_next_sweep, bool include_sized, size_t limit,
-                            struct entry **ret, size_t *ret_n) {
+                            bool include_next_sweep, bool include_sized, int64_t after_id,
+                            size_t limit, struct entry **ret, size_t *ret_n) {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
         int rc, k;
 
@@ -1724,6 +1729,8 @@ int registry_due_candidates(struct registry *r, int64_t now, const char *current
                 rc = sqlite3_bind_int(s, 4, include_sized);
         if (rc == SQLITE_OK)
                 rc = sqlite3_bind_int64(s, 5, limit > 0 ? (int64_t) limit : -1);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 6, after_id);
         if (rc != SQLITE_OK)
                 return reg_bind_failed(r, rc);
         return query_entries(r, s, limit, ret, ret_n);
@@ -1759,6 +1766,24 @@ int registry_stat_add(struct registry *r, const char *key, int64_t delta) {
         if (rc != SQLITE_OK)
                 return reg_bind_failed(r, rc);
         k = reg_run(r, s, "update counter");
+        return k < 0 ? k : 0;
+}
+
+int registry_stat_set(struct registry *r, const char *key, int64_t value) {
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int rc, k;
+
+        if (!key || !key[0])
+                return set_error(r, -EINVAL, "counters need a key");
+        k = reg_prepare(r, "INSERT OR REPLACE INTO stats (key, value) VALUES (?1, ?2)", &s);
+        if (k < 0)
+                return k;
+        rc = bind_text(s, 1, key);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 2, value);
+        if (rc != SQLITE_OK)
+                return reg_bind_failed(r, rc);
+        k = reg_run(r, s, "set counter");
         return k < 0 ? k : 0;
 }
 

@@ -27,6 +27,9 @@ struct entry {
         char *marker_id;            /* 32 lowercase hex; NULL = legacy (no marker) */
         uint64_t dev;
         uint64_t ino;
+        int64_t birth_ns;           /* statx birth time in ns; 0 = unknown.  Inode numbers
+                                     * are reused at once on ext4: dev+ino alone cannot tell
+                                     * a recreated directory from ours. */
         int64_t created_at;         /* epoch seconds */
         int64_t expires_at;         /* epoch seconds; 0 = no time limit */
         char *boot_id;              /* boot id at creation */
@@ -90,11 +93,12 @@ int registry_list_by_state(struct registry *r, enum entry_state state,
 
 /* Index-selected ACTIVE candidates that may be due: expires_at <= now, or
  * remove_on_restart with boot_id != current_boot_id, or (include_next_sweep)
- * cleanup = next-sweep, or (include_sized) max_size set.  Oldest first, at
- * most limit (0 = no limit).  The caller's policy makes the final decision. */
+ * cleanup = next-sweep, or (include_sized) max_size set.  Only ids above
+ * after_id, in id (= creation) order, at most limit (0 = no limit).  The
+ * caller's policy makes the final decision. */
 int registry_due_candidates(struct registry *r, int64_t now, const char *current_boot_id,
-                            bool include_next_sweep, bool include_sized, size_t limit,
-                            struct entry **ret, size_t *ret_n);
+                            bool include_next_sweep, bool include_sized, int64_t after_id,
+                            size_t limit, struct entry **ret, size_t *ret_n);
 
 /* CAS ACTIVE(version) -> DELETING with claim_id and staging_path; bumps the
  * version.  -ESTALE if the row changed or is gone (a keep/extend won). */
@@ -127,3 +131,5 @@ int registry_count(struct registry *r, int64_t *ret);
 /* Monotonic counters (created, removed, kept, swept, ...). */
 int registry_stat_add(struct registry *r, const char *key, int64_t delta);
 int registry_stat_get(struct registry *r, const char *key, int64_t *ret);
+/* Plain values kept beside the counters (the lazy sweep's cursor). */
+int registry_stat_set(struct registry *r, const char *key, int64_t value);

@@ -25,12 +25,34 @@ static void recovery_pass(ephemdir_ctx *ctx, struct sweep_sink *sink) {
         entry_free_array(rows, n);
 }
 
+/* The lazy sweep looks at a few candidates per call, resuming after the
+ * last one it looked at: always starting from the oldest would let a handful
+ * of blocked entries (missing, replaced) hide every other due entry. */
+#define LAZY_CURSOR "lazy-sweep-cursor"
+
+static int lazy_candidates(ephemdir_ctx *ctx, int64_t now, size_t limit,
+                           struct entry **ret, size_t *ret_n) {
+        int64_t cursor = 0;
+        int r;
+
+        (void) registry_stat_get(ctx->reg, LAZY_CURSOR, &cursor);
+        r = registry_due_candidates(ctx->reg, now, ctx->boot_id, false, false, cursor, limit, ret, ret_n);
+        if (r == 0 && *ret_n == 0 && cursor > 0) {
+                entry_free_array(*ret, *ret_n);
+                r = registry_due_candidates(ctx->reg, now, ctx->boot_id, false, false, 0, limit, ret, ret_n);
+        }
+        if (r == 0)
+                (void) registry_stat_set(ctx->reg, LAZY_CURSOR, *ret_n ? (*ret)[*ret_n - 1].id : 0);
+        return r;
+}
+
 static int candidates(ephemdir_ctx *ctx, enum policy_mode mode, int64_t now, size_t limit,
                       struct entry **ret, size_t *ret_n) {
         if (mode == POLICY_FORCE)
                 return registry_list_by_state(ctx->reg, ENTRY_ACTIVE, ret, ret_n);
-        return registry_due_candidates(ctx->reg, now, ctx->boot_id, mode != POLICY_LAZY, false,
-                                       limit, ret, ret_n);
+        if (mode == POLICY_LAZY)
+                return lazy_candidates(ctx, now, limit, ret, ret_n);
+        return registry_due_candidates(ctx->reg, now, ctx->boot_id, true, false, 0, limit, ret, ret_n);
 }
 
 static void preview(ephemdir_ctx *ctx, const struct entry *e, const char *reason,

@@ -2,24 +2,47 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "fsutil.h"
 #include "guard.h"
 #include "marker.h"
 #include "verify.h"
 
-int verify_name_is(int parent_fd, const char *name, const struct entry *e) {
-        struct stat st;
+int64_t verify_birth_ns(const struct statx *stx) {
+        if (!(stx->stx_mask & STATX_BTIME))
+                return 0;
+        return (int64_t) stx->stx_btime.tv_sec * 1000000000 + stx->stx_btime.tv_nsec;
+}
 
-        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return negative_errno();
-        if (!S_ISDIR(st.st_mode) || (uint64_t) st.st_dev != e->dev || (uint64_t) st.st_ino != e->ino)
+/* Same directory object as the entry?  dev+ino, and the birth time when one
+ * was recorded: ext4 hands a freed inode number straight to the next mkdir,
+ * so `rm -r X; cp -a backup/X X` can reproduce dev, ino and marker. */
+static int identity_matches(const struct statx *stx, const struct entry *e) {
+        if (!S_ISDIR(stx->stx_mode))
+                return -ESTALE;
+        if (makedev(stx->stx_dev_major, stx->stx_dev_minor) != e->dev || stx->stx_ino != e->ino)
+                return -ESTALE;
+        if (e->birth_ns != 0 && verify_birth_ns(stx) != e->birth_ns)
                 return -ESTALE;
         return 0;
 }
 
+static int statx_identity(int dir_fd, const char *name, int flags, struct statx *ret) {
+        if (statx(dir_fd, name, flags | AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_INO | STATX_BTIME, ret) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int verify_name_is(int parent_fd, const char *name, const struct entry *e) {
+        struct statx stx;
+
+        int r = statx_identity(parent_fd, name, 0, &stx);
+        return r < 0 ? r : identity_matches(&stx, e);
+}
+
 static int open_entry_dir(int parent_fd, const char *name, const struct entry *e, int *ret_fd) {
-        struct stat st;
+        struct statx stx;
 
         _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
@@ -28,10 +51,12 @@ static int open_entry_dir(int parent_fd, const char *name, const struct entry *e
                         return -ESTALE;
                 return negative_errno();
         }
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if ((uint64_t) st.st_dev != e->dev || (uint64_t) st.st_ino != e->ino)
-                return -ESTALE;
+        int r = statx_identity(fd, "", AT_EMPTY_PATH, &stx);
+        if (r < 0)
+                return r;
+        r = identity_matches(&stx, e);
+        if (r < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }

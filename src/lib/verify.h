@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <sys/stat.h>
+
 #include "ctx.h"
 #include "registry.h"
 
@@ -26,8 +28,11 @@ enum verify_flags {
 int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
                  int *ret_parent_fd, int *ret_dir_fd);
 
-/* fstatat(parent_fd, name, NOFOLLOW) is a directory with the entry's dev/ino:
- * 0, -ENOENT, or -ESTALE. */
+/* Birth time of a statx result in ns, 0 when the filesystem has none. */
+int64_t verify_birth_ns(const struct statx *stx);
+
+/* The name in parent_fd (not followed) is a directory with the entry's
+ * dev, ino and birth time: 0, -ENOENT, or -ESTALE. */
 int verify_name_is(int parent_fd, const char *name, const struct entry *e);
 
 /* kebab-case word for a verify_entry() failure: path-missing, identity-changed,

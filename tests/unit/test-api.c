@@ -885,6 +885,48 @@ static void test_stale_handle_never_deletes_a_lookalike_at_its_path(void **state
         free(path);
 }
 
+/* The identity check must not depend on inode-number luck: ext4 hands a
+ * freed inode number to the next directory created in the same place, so a
+ * directory restored from a backup (marker included, e.g. `cp -a`) after a
+ * manual `rm -rf` can come back with the very (dev, ino) that was recorded. */
+static void test_recreated_directory_with_recycled_inode_number_is_left_alone(void **state) {
+        struct fixture *f = *state;
+        char *path = new_path_in(f->ctx, f->parent, 60);
+        char *marker = tu_strdupf("%s/" MARKER, path), *precious = tu_strdupf("%s/precious", path);
+        struct stat before, after;
+        size_t len;
+
+        char *copy = read_file_all(marker, &len);
+        assert_int_equal(lstat(path, &before), 0);
+        tu_rm_rf(path);
+        assert_int_equal(mkdir(path, 0700), 0);
+        int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, copy, len), (ssize_t) len);
+        close(fd);
+        tu_write_file(precious, "restored from a backup\n");
+        assert_int_equal(lstat(path, &after), 0);
+        free(copy);
+        if (before.st_ino != after.st_ino || before.st_dev != after.st_dev) {
+                /* Not this filesystem's habit (tmpfs, ...): nothing to check. */
+                free(precious);
+                free(marker);
+                free(path);
+                skip();
+        }
+
+        int r = ephemdir_remove(f->ctx, path);
+        if (r != -ESTALE || !tu_exists(precious))
+                fail_msg("a new directory at %s that reuses the old inode number was %s (returned %d)", path,
+                         tu_exists(precious) ? "accepted as ours" : "deleted", r);
+        set_clock_offset(HOUR);
+        assert_true(ephemdir_sweep(f->ctx, EPHEMDIR_SWEEP_FORCE, NULL, NULL) >= 0);
+        assert_true(tu_exists(precious));
+        free(precious);
+        free(marker);
+        free(path);
+}
+
 /* ======================================================================================
  * sweeps
  * ====================================================================================== */
@@ -1044,6 +1086,31 @@ static void test_prune_forgets_only_missing_entries(void **state) {
         free(unreadable);
         free(gone_parent);
         free(locked);
+}
+
+/* Directories users delete by hand are common; once a few due entries are
+ * missing, they must not be all the lazy sweep ever looks at. */
+static void test_lazy_sweep_is_not_starved_by_missing_entries(void **state) {
+        struct fixture *f = *state;
+        char *missing[6];
+
+        for (size_t i = 0; i < 6; i++)
+                missing[i] = new_path_in(f->ctx, f->parent, 60);
+        char *intact = new_path_in(f->ctx, f->parent, 60);
+        for (size_t i = 0; i < 6; i++)
+                tu_rm_rf(missing[i]);
+
+        set_clock_offset(HOUR);
+        for (int i = 0; i < 8 && tu_exists(intact); i++) {
+                char *p = new_path_in(f->ctx, f->parent, 0);
+                free(p);
+        }
+        if (tu_exists(intact))
+                fail_msg("8 calls of ephemdir_new never swept the due %s: the lazy sweep only ever looks at "
+                         "the oldest due entries, which are missing from disk", intact);
+        for (size_t i = 0; i < 6; i++)
+                free(missing[i]);
+        free(intact);
 }
 
 /* ======================================================================================
@@ -1372,10 +1439,12 @@ int main(void) {
                 T(test_keep_by_another_caller_inside_scope_is_honoured),
                 T(test_stale_handle_never_acts_on_a_replacement),
                 T(test_stale_handle_never_deletes_a_lookalike_at_its_path),
+                T(test_recreated_directory_with_recycled_inode_number_is_left_alone),
                 T(test_lazy_sweep_in_new_is_bounded),
                 T(test_lazy_sweep_never_takes_next_sweep_entries),
                 T(test_sweep_dry_run_changes_nothing),
                 T(test_prune_forgets_only_missing_entries),
+                T(test_lazy_sweep_is_not_starved_by_missing_entries),
                 T(test_extend_forever_clears_expiry),
                 T(test_extend_on_next_sweep_entry_is_refused),
                 T(test_crash_after_register_leaves_tracked_directory),

@@ -215,7 +215,8 @@ static void test_same_boot_is_never_a_restart_whatever_the_clock(void **state) {
 
         for (size_t m = 0; m < 3; m++)
                 for (size_t i = 0; i < ELEMENTSOF(clocks); i++) {
-                        struct row r = { "clock", 0, true, BOOT, A, ACT, false, 0, BOOT, (enum policy_mode) m, 0, NULL };
+                        struct row r = { "clock", 0, true, BOOT, A, ACT, false, 0, BOOT,
+                                         (enum policy_mode) m, 0, NULL };
                         struct entry e;
                         struct policy_env env = { .now = clocks[i], .boot_id = BOOT, .mode = (enum policy_mode) m };
 

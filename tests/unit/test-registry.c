@@ -1397,8 +1397,6 @@ struct due_spec {
 };
 
 static const struct due_spec due_specs[] = {
-        /* inserted out of created_at order on purpose */
-        { "both", 9, NOW - 1, true, "boot-a", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
         { "expired", 1, NOW - 10, false, "boot-m", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
         { "expires-now", 2, NOW, false, "boot-m", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
         { "not-due", 3, NOW + 100, true, "boot-m", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
@@ -1407,6 +1405,7 @@ static const struct due_spec due_specs[] = {
         { "old-boot-no-restart", 6, 0, false, "boot-a", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
         { "next-sweep", 7, 0, false, "boot-m", EPHEMDIR_CLEANUP_NEXT_SWEEP, -1, ENTRY_ACTIVE },
         { "sized", 8, 0, false, "boot-m", EPHEMDIR_CLEANUP_AUTO, 4096, ENTRY_ACTIVE },
+        { "both", 9, NOW - 1, true, "boot-a", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
         { "deleting", 10, NOW - 10, true, "boot-a", EPHEMDIR_CLEANUP_NEXT_SWEEP, 1, ENTRY_DELETING },
         { "recovery", 11, NOW - 10, true, "boot-a", EPHEMDIR_CLEANUP_NEXT_SWEEP, 1, ENTRY_RECOVERY },
         { "kept", 0, 0, false, "boot-a", EPHEMDIR_CLEANUP_AUTO, -1, ENTRY_ACTIVE },
@@ -1439,7 +1438,7 @@ static void assert_due(struct registry *reg, const char *boot, bool next_sweep, 
         size_t n = 0;
         char *names;
 
-        assert_int_equal(registry_due_candidates(reg, NOW, boot, next_sweep, sized, limit, &v, &n), 0);
+        assert_int_equal(registry_due_candidates(reg, NOW, boot, next_sweep, sized, 0, limit, &v, &n), 0);
         names = names_of(v, n);
         assert_string_equal(names, expected);
         free(names);
@@ -1450,7 +1449,7 @@ static void test_due_candidates_are_exactly_the_possibly_due(void **state) {
         struct fixture *f = *state;
 
         insert_due_specs(f->reg);
-        /* Oldest first, each once ("both" matches two branches). */
+        /* In id (creation) order, each once ("both" matches two branches). */
         assert_due(f->reg, "boot-m", false, false, 0, "expired,expires-now,restart-lo,restart-hi,both");
         assert_due(f->reg, "boot-m", true, false, 0, "expired,expires-now,restart-lo,restart-hi,next-sweep,both");
         assert_due(f->reg, "boot-m", false, true, 0, "expired,expires-now,restart-lo,restart-hi,sized,both");
@@ -1459,6 +1458,15 @@ static void test_due_candidates_are_exactly_the_possibly_due(void **state) {
         assert_due(f->reg, "boot-a", false, false, 0, "expired,expires-now,not-due,restart-hi,both");
         /* Unknown boot id: nothing is due by restart. */
         assert_due(f->reg, NULL, false, false, 0, "expired,expires-now,both");
+
+        /* Resuming after an id (the lazy sweep's cursor) skips older rows. */
+        struct entry *v = NULL;
+        size_t n = 0;
+        assert_int_equal(registry_due_candidates(f->reg, NOW, "boot-m", false, false, 2, 0, &v, &n), 0);
+        char *names = names_of(v, n);
+        assert_string_equal(names, "restart-lo,restart-hi,both");
+        free(names);
+        entry_free_array(v, n);
 }
 
 /* ---- query plans ----------------------------------------------------------------------------------- */
@@ -1538,7 +1546,7 @@ static void test_lookups_and_due_query_use_indexes(void **state) {
         }
         assert_int_equal(registry_find_by_prefix(f->reg, "n1", 0, &v, &n), 0);
         entry_free_array(v, n);
-        assert_int_equal(registry_due_candidates(f->reg, NOW, "boot-m", true, true, 5, &v, &n), 0);
+        assert_int_equal(registry_due_candidates(f->reg, NOW, "boot-m", true, true, 0, 5, &v, &n), 0);
         entry_free_array(v, n);
         assert_int_equal(registry_get_by_name(f->reg, "n03", &got), 0);
         entry_done(&got);
