@@ -1099,7 +1099,7 @@ static int schema_too_new(struct registry *reg, int64_t version) {
  * transaction).  Building our schema next to them would hide that, so it is
  * treated as corrupt too. */
 static int read_schema_version(struct registry *reg, int64_t *ret_version) {
-        int64_t objects, version;
+        int64_t objects = 0, version = 0;
         int r;
 
         r = reg_query_int(reg, "SELECT count(*) FROM sqlite_master", &objects);
@@ -1155,7 +1155,7 @@ static int apply_migrations(struct registry *reg, int64_t from) {
  * read again under the write lock: another process may have just done it. */
 static int migrate(struct registry *reg) {
         _cleanup_tx_ struct registry *tx = NULL;
-        int64_t version;
+        int64_t version = 0;
         int r;
 
         r = tx_begin(reg, true, &tx);
@@ -1173,7 +1173,7 @@ static int migrate(struct registry *reg) {
 }
 
 static int registry_open_steps(struct registry *reg, int data_dir_fd, const char *data_dir_path) {
-        int64_t version;
+        int64_t version = 0;
         size_t len = strlen(data_dir_path);
         int r;
 
@@ -1251,7 +1251,7 @@ int registry_open(int data_dir_fd, const char *data_dir_path, struct registry **
 }
 
 int registry_schema_version(struct registry *r) {
-        int64_t v;
+        int64_t v = 0;
         int k = reg_query_int(r, "PRAGMA user_version", &v);
 
         if (k < 0)
@@ -1737,7 +1737,7 @@ int registry_due_candidates(struct registry *r, int64_t now, const char *current
 }
 
 int registry_count(struct registry *r, int64_t *ret) {
-        int64_t n;
+        int64_t n = 0;
         int k = reg_query_int(r, "SELECT count(*) FROM dirs", &n);
 
         if (k < 0)
