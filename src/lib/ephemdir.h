@@ -298,7 +298,7 @@ struct ephemdir_doctor {
         int schema_version;
         const char *mount_id_method;     /* statx, fdinfo, or NULL: deletion impossible */
         const char *boot_id;
-        const char *boot_id_source;      /* libsystemd, /proc/..., test-hook */
+        const char *boot_id_source;      /* /proc/sys/kernel/random/boot_id, test-hook */
         bool test_hooks;                 /* built with -Dtest_hooks=true */
 };
 int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret);

@@ -10,9 +10,6 @@
 #include <unistd.h>
 
 #include "buildconf.h"
-#if HAVE_LIBSYSTEMD
-#include <systemd/sd-id128.h>
-#endif
 
 #include "fsutil.h"
 #include "platform.h"
@@ -76,19 +73,9 @@ int platform_boot_id(char **ret, const char **ret_source) {
                 return 0;
         }
 #endif
-#if HAVE_LIBSYSTEMD
-        sd_id128_t id;
-        if (sd_id128_get_boot(&id) >= 0) {
-                char buf[SD_ID128_UUID_STRING_MAX];
-                s = strdup(sd_id128_to_uuid_string(id, buf));
-                if (!s)
-                        return -ENOMEM;
-                *ret = s;
-                if (ret_source)
-                        *ret_source = "libsystemd";
-                return 0;
-        }
-#endif
+        /* The kernel's own file, the same value sd_id128_get_boot() reads:
+         * linking libsystemd for it would cost every command ~4 ms of
+         * dynamic loading (libgcrypt, lz4, zstd, ...). */
         int r = read_proc_boot_id(&s);
         if (r < 0)
                 return r;

@@ -8,7 +8,7 @@
 int64_t platform_now(void);
 
 /* Current boot id into a malloc'd string; *ret_source names where it came
- * from ("test-hook", "libsystemd", "/proc/sys/kernel/random/boot_id"). */
+ * from ("test-hook", "/proc/sys/kernel/random/boot_id"). */
 int platform_boot_id(char **ret, const char **ret_source);
 
 /* $HOME (or the passwd entry), normalized; NULL if unknown. */
