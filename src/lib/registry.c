@@ -1120,29 +1120,21 @@ static int read_schema_version(struct registry *reg, int64_t *ret_version) {
 
 static int configure_connection(struct registry *reg) {
         _cleanup_stmt_ sqlite3_stmt *s = NULL;
-        bool wal;
         int r;
 
+        /* WAL where the filesystem allows it (readers never block writers);
+         * SQLite falls back to a rollback journal otherwise. */
         r = reg_prepare(reg, "PRAGMA journal_mode = WAL", &s);
         if (r < 0)
                 return r;
         r = reg_step(reg, s, "journal_mode");
         if (r < 0)
                 return r;
-        wal = r > 0 && sqlite3_column_text(s, 0) && streq((const char *) sqlite3_column_text(s, 0), "wal");
         /* FULL: a claim must be on disk before the rename it announces, even
          * across a power cut (NORMAL may roll back the last commits then). */
         r = reg_exec(reg, "PRAGMA synchronous = FULL", "synchronous");
         if (r < 0)
                 return r;
-        if (wal) {
-                /* Every command is a short-lived process: keep the WAL file and
-                 * leave checkpoints to the automatic ones, instead of paying
-                 * for a WAL re-creation and a checkpoint (4 syncs) per command. */
-                int one = 1;
-                (void) sqlite3_file_control(reg->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
-                (void) sqlite3_db_config(reg->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-        }
         return reg_exec(reg, "PRAGMA foreign_keys = ON", "foreign_keys");
 }
 
