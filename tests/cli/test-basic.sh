@@ -263,6 +263,28 @@ test_last_prints_the_newest_directory() {
         "$EPHEMDIR" rm "$a" "$b"
 }
 
+test_corrupt_registry_fails_clearly_and_changes_nothing() {
+        local d before db="$EPHEMDIR_DATA_DIR/registry.db"
+        d=$("$EPHEMDIR" new -p "$W")
+        cp "$db" "$T/good.db"
+        head -c 20000 /dev/urandom >"$db"
+        cp "$db" "$T/bad.db"
+        before=$(count_entries "$W")
+        run new -p "$W"
+        expect_rc 1 || return
+        expect_err_contains "corrupt"
+        expect_err_contains "registry.db.corrupt-"
+        [ "$(count_entries "$W")" = "$before" ] || fail "a directory was created"
+        run sweep --force
+        expect_rc 1
+        expect_exists "$d"
+        cmp -s "$db" "$T/bad.db" || fail "the broken registry was modified or replaced"
+        ls "$EPHEMDIR_DATA_DIR"/registry.db.corrupt-* >/dev/null 2>&1 || fail "no copy of the inspected bytes"
+        cp "$T/good.db" "$db"
+        rm -f "$EPHEMDIR_DATA_DIR"/registry.db-wal "$EPHEMDIR_DATA_DIR"/registry.db-shm
+        "$EPHEMDIR" rm "$d"
+}
+
 test_help_and_version() {
         run --version
         expect_rc 0
