@@ -45,6 +45,50 @@ static int validate_tags(ephemdir_ctx *ctx, const char *const *tags, size_t n) {
         return 0;
 }
 
+/* Flag > config: every field the caller set replaces the config's value.
+ * A next-sweep default from the config yields to an explicit lifetime or
+ * restart policy (the flag wins); next-sweep asked for explicitly drops
+ * the config's lifetime and restart defaults instead. */
+static struct ephemdir_new_opts merge_options(const struct ephemdir_new_opts *flags,
+                                              const struct ephemdir_new_opts *config) {
+        struct ephemdir_new_opts m = *config;
+
+        if (flags->lifetime)
+                m.lifetime = flags->lifetime;
+        if (flags->remove_on_restart)
+                m.remove_on_restart = flags->remove_on_restart;
+        if (flags->keep_while_in_use)
+                m.keep_while_in_use = flags->keep_while_in_use;
+        if (flags->cleanup)
+                m.cleanup = flags->cleanup;
+        if (flags->max_size)
+                m.max_size = flags->max_size;
+        if (flags->name_style)
+                m.name_style = flags->name_style;
+        if (flags->parent)
+                m.parent = flags->parent;
+        if (flags->prefix)
+                m.prefix = flags->prefix;
+        if (flags->words)
+                m.words = flags->words;
+        m.tags = flags->tags;
+        m.n_tags = flags->n_tags;
+        m.description = flags->description;
+        m.origin = flags->origin;
+
+        if (m.cleanup == EPHEMDIR_CLEANUP_NEXT_SWEEP) {
+                if (!flags->cleanup && (flags->lifetime > 0 || flags->remove_on_restart == EPHEMDIR_YES))
+                        m.cleanup = EPHEMDIR_CLEANUP_AUTO;
+                else {
+                        if (!flags->lifetime)
+                                m.lifetime = 0;
+                        if (!flags->remove_on_restart)
+                                m.remove_on_restart = 0;
+                }
+        }
+        return m;
+}
+
 static int settle_options(ephemdir_ctx *ctx, const struct ephemdir_new_opts *o, struct new_settings *s) {
         const char *reason;
 
@@ -200,8 +244,12 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         int r;
 
         ctx_clear_error(ctx);
-        if (!opts)
-                opts = &no_opts;
+        const struct config *cfg;
+        r = ctx_config(ctx, &cfg);
+        if (r < 0)
+                return r;
+        struct ephemdir_new_opts merged = merge_options(opts ? opts : &no_opts, &cfg->defaults);
+        opts = &merged;
         r = settle_options(ctx, opts, &s);
         if (r < 0)
                 return r;

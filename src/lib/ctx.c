@@ -77,8 +77,25 @@ void ephemdir_ctx_close(ephemdir_ctx *ctx) {
         free(ctx->config_dir);
         free(ctx->home);
         free(ctx->boot_id);
+        config_done(&ctx->config);
         free(ctx->last_error);
         free(ctx);
+}
+
+int ctx_config(ephemdir_ctx *ctx, const struct config **ret) {
+        _cleanup_free_ char *error = NULL, *warnings = NULL;
+
+        if (!ctx->config_loaded) {
+                int r = config_load(ctx->config_dir, ctx->uid, &ctx->config, &error, &warnings);
+                if (r < 0)
+                        return ctx_fail(ctx, r == -ENOMEM ? r : -EINVAL, "%s",
+                                        error ? error : strerror(-r));
+                for (char *line = warnings ? strtok(warnings, "\n") : NULL; line; line = strtok(NULL, "\n"))
+                        ctx_log(ctx, EPHEMDIR_LOG_WARNING, "%s", line);
+                ctx->config_loaded = true;
+        }
+        *ret = &ctx->config;
+        return 0;
 }
 
 int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret) {

@@ -8,6 +8,8 @@
 #include "ephemdir.h"
 #include "util.h"
 
+#include "config.h"
+
 struct registry;
 
 struct ephemdir_ctx {
@@ -23,6 +25,9 @@ struct ephemdir_ctx {
         char *boot_id;
         const char *boot_id_source;
 
+        struct config config;    /* loaded on first use by ctx_config() */
+        bool config_loaded;
+
         ephemdir_log_fn log;
         void *log_userdata;
         char *last_error;
@@ -33,3 +38,7 @@ int ctx_fail(ephemdir_ctx *ctx, int err, const char *fmt, ...) _printf_(3, 4);
 void ctx_clear_error(ephemdir_ctx *ctx);
 
 void ctx_log(ephemdir_ctx *ctx, int level, const char *fmt, ...) _printf_(3, 4);
+
+/* The user's config.yaml (loaded once; warnings go to the log).  -EINVAL
+ * with "config.yaml:LINE:COL: ..." on ctx for a bad file. */
+int ctx_config(ephemdir_ctx *ctx, const struct config **ret);
