@@ -102,6 +102,8 @@ int cmd_doctor(struct cli *cli, int argc, char **argv);
 /* Print a directory handle (path, or JSON) and free it; returns an exit code. */
 int print_dir(ephemdir_dir *d, bool json);
 int cmd_shell_init(struct cli *cli, int argc, char **argv);
+int cmd_install_service(struct cli *cli, int argc, char **argv);
+int cmd_uninstall_service(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_sweep(struct cli *cli, int argc, char **argv);
 
