@@ -35,6 +35,7 @@
 #include "fault.h"
 #include "fsutil.h"
 #include "guard.h"
+#include "inuse.h"
 #include "lock.h"
 #include "marker.h"
 #include "delete.h"
@@ -148,6 +149,39 @@ static int delete_staged(ephemdir_ctx *ctx, const struct entry *e, const char *c
         return 0;
 }
 
+void sweep_sink_done(struct sweep_sink *sink) {
+        if (sink->inuse)
+                inuse_snapshot_free(sink->inuse);
+        sink->inuse = NULL;
+}
+
+/* keep_while_in_use: 0 when nothing holds anything inside, -EBUSY (event
+ * emitted) when a process does or when that cannot be known for sure.
+ * Never delete on an unknown. */
+static int check_in_use(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink) {
+        char comm[INUSE_COMM_MAX] = "";
+        pid_t pid = 0;
+        char detail[128];
+
+        if (!sink->check_in_use || !e->keep_while_in_use)
+                return 0;
+        if (!sink->inuse && inuse_scan(ctx->uid, &sink->inuse) < 0)
+                sink->inuse = NULL;
+        const char *paths[] = { e->path };
+        enum inuse_verdict v = sink->inuse ? inuse_check(sink->inuse, paths, 1, &pid, comm) : INUSE_UNKNOWN;
+        if (v == INUSE_FREE)
+                return 0;
+        if (v == INUSE_BUSY)
+                snprintf(detail, sizeof(detail), "in use by pid %d (%s)", (int) pid, comm);
+        else
+                snprintf(detail, sizeof(detail), "cannot tell whether it is in use (pid %d %s not inspectable); deferred",
+                         (int) pid, comm);
+        if (v == INUSE_UNKNOWN)
+                ctx_log(ctx, EPHEMDIR_LOG_WARNING, "%s: %s", e->path, detail);
+        emit(sink, EPHEMDIR_EVENT_BLOCKED, e, v == INUSE_BUSY ? "in-use" : "in-use-unknown", detail, -EBUSY);
+        return -EBUSY;
+}
+
 int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
                  const char *stat_key, struct sweep_sink *sink) {
         _cleanup_close_ int parent_fd = -1, dir_fd = -1, lock_fd = -1;
@@ -161,6 +195,13 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
                 emit(sink, EPHEMDIR_EVENT_BLOCKED, e, verify_failure_word(r), ephemdir_last_error(ctx), r);
                 return r;
         }
+
+        /* keep_while_in_use: a process holding something inside defers it.
+         * (A file opened between this check and the rename is not seen; the
+         * deletion then removes its name, as rm -rf would.) */
+        r = check_in_use(ctx, e, sink);
+        if (r < 0)
+                return r;
 
         /* 2. lock */
         r = entry_lock_try(ctx, e->id, &lock_fd);

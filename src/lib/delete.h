@@ -7,12 +7,22 @@
 #include "ctx.h"
 #include "registry.h"
 
-/* Where deletion events go; failures counts FAILED and PARKED events. */
+struct inuse_snapshot;
+
+/* Where deletion events go; failures counts FAILED and PARKED events.
+ * Sweeps set check_in_use: keep_while_in_use entries are then deferred
+ * while a process holds anything inside (one /proc scan per sweep, taken
+ * on first need).  An explicit rm is the user's decision and skips it. */
 struct sweep_sink {
         ephemdir_event_fn cb;
         void *userdata;
         unsigned failures;
+        bool check_in_use;
+        struct inuse_snapshot *inuse;
 };
+
+/* Free what a sweep accumulated in the sink (the in-use snapshot). */
+void sweep_sink_done(struct sweep_sink *sink);
 
 /* Delete an ACTIVE entry (already judged due, or removed on request).
  * reason: the event reason word; stat_key: counter to bump ("swept",

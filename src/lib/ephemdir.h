@@ -266,6 +266,7 @@ struct ephemdir_explanation {
         struct ephemdir_check *decision;
         size_t n_decision;
         int64_t size_bytes;          /* -1: not measured */
+        bool size_complete;          /* false: size_bytes is a lower bound */
         int64_t max_size_bytes;      /* EPHEMDIR_NO_SIZE_LIMIT: none */
         int64_t expires_at;          /* 0: none */
         int64_t remaining_seconds;

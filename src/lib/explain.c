@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "dir.h"
+#include "dirsize.h"
+#include "inuse.h"
 #include "guard.h"
 #include "platform.h"
 #include "policy.h"
@@ -21,6 +23,7 @@ struct trace {
         size_t cap;
         size_t n_reasons;
         size_t n_blockers;
+        bool over_size;
         bool oom;
 };
 
@@ -84,14 +87,56 @@ static void check_lifecycle(struct trace *t, const struct entry *e) {
                 blocker(t, "needs-recovery");
 }
 
+static void check_in_use(ephemdir_ctx *ctx, struct trace *t, const struct entry *e) {
+        _cleanup_(inuse_snapshot_freep) struct inuse_snapshot *snap = NULL;
+        char comm[INUSE_COMM_MAX] = "";
+        const char *paths[] = { e->path };
+        pid_t pid = 0;
+
+        if (!e->keep_while_in_use)
+                return;
+        enum inuse_verdict v = inuse_scan(ctx->uid, &snap) < 0 ? INUSE_UNKNOWN
+                                                             : inuse_check(snap, paths, 1, &pid, comm);
+        if (v == INUSE_FREE)
+                add_check(t, "in-use", true, "no process holds anything inside");
+        else if (v == INUSE_BUSY) {
+                add_check(t, "in-use", false, "in use by pid %d (%s)", (int) pid, comm);
+                blocker(t, "in-use");
+        } else {
+                add_check(t, "in-use", false, "cannot tell (pid %d %s not inspectable): deletion is deferred",
+                          (int) pid, comm);
+                blocker(t, "in-use-unknown");
+        }
+}
+
+static void check_size(struct trace *t, const struct entry *e, int dir_fd) {
+        static const struct dirsize_budget budget = {
+                .max_entries = POLICY_SIZE_MAX_ENTRIES,
+                .max_usec = POLICY_SIZE_MAX_USEC,
+        };
+        struct dirsize_result res;
+
+        if (e->max_size <= 0 || dirsize_measure(dir_fd, &budget, &res) < 0)
+                return;
+        bool over = dirsize_over_limit(&res, (uint64_t) e->max_size);
+        t->x->size_bytes = (int64_t) res.bytes;
+        t->x->size_complete = res.complete;
+        add_check(t, "size", !over, "%s%llu bytes of at most %lld%s", res.complete ? "" : ">= ",
+                  (unsigned long long) res.bytes, (long long) e->max_size,
+                  res.complete ? "" : " (scan stopped at its budget)");
+        if (over)
+                t->over_size = true;
+}
+
 static void check_disk(ephemdir_ctx *ctx, struct trace *t, const struct entry *e) {
+        _cleanup_close_ int dir_fd = -1;
         int r = guard_check(ctx, e->path);
         add_check(t, "deletion-guard", r == 0, "%s", r == 0 ? "not a protected path" : ephemdir_last_error(ctx));
         if (r < 0) {
                 blocker(t, "deletion-guard");
                 return;
         }
-        r = verify_entry(ctx, e, 0, NULL, NULL);
+        r = verify_entry(ctx, e, 0, NULL, &dir_fd);
         const char *word = r < 0 ? verify_failure_word(r) : NULL;
         bool trusted = !word || !streq(word, "untrusted-path");
         add_check(t, "parent-trusted", trusted, "%s", trusted ? "parent chain is owned by you or root"
@@ -113,6 +158,10 @@ static void check_disk(ephemdir_ctx *ctx, struct trace *t, const struct entry *e
         if (word)
                 blocker(t, word);
         ctx_clear_error(ctx);
+        if (word)
+                return;
+        check_size(t, e, dir_fd);
+        check_in_use(ctx, t, e);
 }
 
 static void check_policy(ephemdir_ctx *ctx, struct trace *t, const struct entry *e, int64_t now) {
@@ -136,7 +185,9 @@ static void check_policy(ephemdir_ctx *ctx, struct trace *t, const struct entry 
                                                            : "auto");
         if (!e->marker_id)
                 add_check(t, "marker", false, "legacy entry without a marker: never removed automatically");
-        for (unsigned bit = 1; bit && bit <= DUE_FORCED; bit <<= 1)
+        if (t->over_size)
+                due |= DUE_OVER_SIZE;
+        for (unsigned bit = 1; bit && bit <= DUE_OVER_SIZE; bit <<= 1)
                 if (due & bit)
                         reason(t, policy_reason_word(bit));
         t->x->due = due != 0;
@@ -147,6 +198,9 @@ static enum ephemdir_status explained_status(const struct trace *t) {
 
         for (size_t i = 0; i < t->n_blockers; i++) {
                 const char *b = x->blocked_by[i];
+                /* In use only matters for something that would go now. */
+                if (!x->due && (streq(b, "in-use") || streq(b, "in-use-unknown")))
+                        continue;
                 if (streq(b, "being-deleted"))
                         return EPHEMDIR_STATUS_DELETING;
                 if (streq(b, "needs-recovery"))

@@ -25,6 +25,8 @@ const char *policy_reason_word(unsigned reasons) {
                 return "expired";
         if (reasons & DUE_RESTARTED)
                 return "restarted";
+        if (reasons & DUE_OVER_SIZE)
+                return "over-size";
         if (reasons & DUE_NEXT_SWEEP)
                 return "next-sweep";
         if (reasons & DUE_FORCED)

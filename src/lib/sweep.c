@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "delete.h"
+#include "dirsize.h"
 #include "platform.h"
 #include "policy.h"
 #include "sweep.h"
@@ -52,7 +53,30 @@ static int candidates(ephemdir_ctx *ctx, enum policy_mode mode, int64_t now, siz
                 return registry_list_by_state(ctx->reg, ENTRY_ACTIVE, ret, ret_n);
         if (mode == POLICY_LAZY)
                 return lazy_candidates(ctx, now, limit, ret, ret_n);
-        return registry_due_candidates(ctx->reg, now, ctx->boot_id, true, false, 0, limit, ret, ret_n);
+        return registry_due_candidates(ctx->reg, now, ctx->boot_id, true, true, 0, limit, ret, ret_n);
+}
+
+/* max_size: measured fd-relative on the verified directory, never across a
+ * mount, within a budget.  An incomplete measurement is a lower bound, so it
+ * only counts once that bound already exceeds the limit.  Explicit sweeps
+ * only: `new` must not walk trees. */
+static bool over_size(ephemdir_ctx *ctx, const struct entry *e) {
+        static const struct dirsize_budget budget = {
+                .max_entries = POLICY_SIZE_MAX_ENTRIES,
+                .max_usec = POLICY_SIZE_MAX_USEC,
+        };
+        _cleanup_close_ int dir_fd = -1;
+        struct dirsize_result res;
+
+        if (e->max_size <= 0 || e->state != ENTRY_ACTIVE || !e->marker_id)
+                return false;
+        if (verify_entry(ctx, e, 0, NULL, &dir_fd) < 0) {
+                ctx_clear_error(ctx);
+                return false;   /* the deletion path reports why, if it is due otherwise */
+        }
+        if (dirsize_measure(dir_fd, &budget, &res) < 0)
+                return false;
+        return dirsize_over_limit(&res, (uint64_t) e->max_size);
 }
 
 static void preview(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
@@ -95,7 +119,11 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                 return ctx_fail(ctx, r, "reading the registry: %s", registry_error(ctx->reg));
 
         for (size_t i = 0; i < n; i++) {
-                unsigned due = has_tag(&rows[i], tag) ? policy_due(&rows[i], &env) : 0;
+                if (!has_tag(&rows[i], tag))
+                        continue;
+                unsigned due = policy_due(&rows[i], &env);
+                if (mode == POLICY_EXPLICIT && !due && over_size(ctx, &rows[i]))
+                        due |= DUE_OVER_SIZE;
                 if (!due)
                         continue;
                 const char *reason = policy_reason_word(due);
@@ -105,12 +133,13 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                         (void) deletion_run(ctx, &rows[i], reason, "swept", sink);
         }
         entry_free_array(rows, n);
+        sweep_sink_done(sink);
         return 0;
 }
 
 int ephemdir_sweep_tag(ephemdir_ctx *ctx, unsigned flags, const char *tag, ephemdir_event_fn cb,
                        void *userdata) {
-        struct sweep_sink sink = { .cb = cb, .userdata = userdata };
+        struct sweep_sink sink = { .cb = cb, .userdata = userdata, .check_in_use = true };
         enum policy_mode mode = flags & EPHEMDIR_SWEEP_FORCE ? POLICY_FORCE : POLICY_EXPLICIT;
 
         ctx_clear_error(ctx);
@@ -135,7 +164,7 @@ static void log_lazy_event(const struct ephemdir_event *ev, void *userdata) {
 }
 
 void sweep_lazy(ephemdir_ctx *ctx) {
-        struct sweep_sink sink = { .cb = log_lazy_event, .userdata = ctx };
+        struct sweep_sink sink = { .cb = log_lazy_event, .userdata = ctx, .check_in_use = true };
 
         (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, NULL, &sink);
         ctx_clear_error(ctx);

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inuse: forked children hold things inside tu_mkdtemp() directories (an
+ * open file, a cwd, a mapping, a root, a file unlinked while open) and the
+ * /proc probe must see them; when nothing is held the answer is FREE, and
+ * when the probe is blind to one of our processes it is UNKNOWN.
+ * Runs as root and as an unprivileged user.
+ *
+ * As root the tests run in a fresh pid namespace with its own /proc: root
+ * counts every process as its own, and a host may well have one that even
+ * root cannot read (this VM's init, for one), which correctly makes every
+ * answer UNKNOWN there.  Inside the namespace only the test's own children
+ * exist, so FREE is a meaningful answer.  Without namespaces (or not root)
+ * the tests run directly against the host's /proc.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "inuse.h"
+#include "testutil.h"
+#include "util.h"
+
+#define HOLDER_COMM "inuse-holder"
+
+/* ------------------------------------------------------------------------ */
+/* Holders: children that take something inside, report, then wait         */
+
+typedef bool (*hold_fn)(const char *path);
+
+static bool hold_open(const char *path) {
+        return open(path, O_RDONLY | O_CLOEXEC) >= 0; /* kept open */
+}
+
+static bool hold_cwd(const char *path) {
+        return chdir(path) == 0;
+}
+
+static bool hold_root(const char *path) {
+        return chroot(path) == 0;
+}
+
+static bool hold_mapping_only(const char *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd); /* only the mapping is left */
+        return p != MAP_FAILED;
+}
+
+static bool hold_nothing_undumpable(const char *path) {
+        (void) path;
+        return prctl(PR_SET_DUMPABLE, 0) == 0;
+}
+
+static void *park_thread(void *arg) {
+        (void) arg;
+        for (;;)
+                pause();
+        return NULL;
+}
+
+/* Open a file, start a second thread, then let the leader exit: /proc/<pid>
+ * becomes a zombie leader whose fd table is gone; the file is still held. */
+static bool hold_open_leader_exits(const char *path) {
+        pthread_t t;
+
+        if (open(path, O_RDONLY | O_CLOEXEC) < 0)
+                return false;
+        return pthread_create(&t, NULL, park_thread, NULL) == 0;
+}
+
+/* Fork a child that runs hold(path), names itself HOLDER_COMM, reports on a
+ * pipe and waits to be killed. */
+static pid_t spawn_holder(hold_fn hold, const char *path, bool leader_exits) {
+        int p[2];
+        char c = 0;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphans if a test fails */
+                prctl(PR_SET_NAME, HOLDER_COMM);
+                c = hold(path) ? 'y' : 'n';
+                if (write(p[1], &c, 1) != 1)
+                        _exit(1);
+                close(p[1]);
+                if (leader_exits)
+                        pthread_exit(NULL);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        assert_int_equal(c, 'y');
+        return pid;
+}
+
+static void reap(pid_t pid) {
+        int status;
+
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checking                                                                 */
+
+struct answer {
+        enum inuse_verdict verdict;
+        pid_t pid;
+        char comm[INUSE_COMM_MAX];
+};
+
+static struct answer check_paths(const char *const *paths, size_t n) {
+        struct inuse_snapshot *s = NULL;
+        struct answer a = { .pid = -1, .comm = "untouched" };
+
+        assert_int_equal(inuse_scan(getuid(), &s), 0);
+        assert_non_null(s);
+        a.verdict = inuse_check(s, paths, n, &a.pid, a.comm);
+        inuse_snapshot_free(s);
+        return a;
+}
+
+static struct answer check(const char *path) {
+        return check_paths(&path, 1);
+}
+
+static void assert_busy_by(struct answer a, pid_t pid) {
+        assert_int_equal(a.verdict, INUSE_BUSY);
+        assert_int_equal(a.pid, pid);
+        assert_string_equal(a.comm, HOLDER_COMM);
+}
+
+static void assert_free(struct answer a) {
+        assert_int_equal(a.verdict, INUSE_FREE);
+        assert_int_equal(a.pid, -1);
+        assert_string_equal(a.comm, "untouched");
+}
+
+/* ------------------------------------------------------------------------ */
+/* What counts as in use                                                    */
+
+static void test_open_file_inside_makes_busy_until_holder_exits(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/file", tmp);
+        (void) state;
+
+        tu_write_file(file, "x");
+        assert_free(check(tmp));
+
+        pid_t pid = spawn_holder(hold_open, file, false);
+        assert_busy_by(check(tmp), pid);
+        assert_busy_by(check(file), pid);
+        reap(pid);
+        assert_free(check(tmp));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_open_directory_inside_makes_busy(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *sub = tu_strdupf("%s/sub", tmp);
+        (void) state;
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        pid_t pid = spawn_holder(hold_open, tmp, false); /* the managed dir itself */
+        assert_busy_by(check(tmp), pid);
+        assert_free(check(sub));
+        reap(pid);
+
+        tu_rm_rf(tmp);
+}
+
+static void test_cwd_inside_makes_busy(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *sub = tu_strdupf("%s/deep/er", tmp);
+        _cleanup_free_ char *deep = tu_strdupf("%s/deep", tmp);
+        (void) state;
+
+        assert_int_equal(mkdir(deep, 0700), 0);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        pid_t pid = spawn_holder(hold_cwd, sub, false);
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+        assert_free(check(tmp));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_mapping_without_fd_makes_busy(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/mapped", tmp);
+        (void) state;
+
+        tu_write_file(file, "mapped data");
+        pid_t pid = spawn_holder(hold_mapping_only, file, false);
+
+        /* The child has no fd on it any more: only maps can tell. */
+        _cleanup_free_ char *fd_dir = tu_strdupf("/proc/%d/fd", (int) pid);
+        DIR *d = opendir(fd_dir);
+        assert_non_null(d);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                char target[4096];
+                ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (n > 0) {
+                        target[n] = '\0';
+                        assert_null(strstr(target, tmp));
+                }
+        }
+        closedir(d);
+
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+        assert_free(check(tmp));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_root_directory_inside_makes_busy(void **state) {
+        (void) state;
+
+        if (!tu_is_root())
+                skip(); /* chroot needs CAP_SYS_CHROOT */
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        pid_t pid = spawn_holder(hold_root, tmp, false);
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+        assert_free(check(tmp));
+        tu_rm_rf(tmp);
+}
+
+static void test_file_unlinked_while_open_still_makes_busy(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/gone", tmp);
+        (void) state;
+
+        tu_write_file(file, "x");
+        pid_t pid = spawn_holder(hold_open, file, false);
+        assert_int_equal(unlink(file), 0); /* now "<file> (deleted)" */
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+
+        tu_rm_rf(tmp);
+}
+
+static void test_staging_path_is_checked_too(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *dir = tu_strdupf("%s/managed", tmp);
+        _cleanup_free_ char *staged = tu_strdupf("%s/.managed.ephemdir-deleting-1", tmp);
+        (void) state;
+
+        assert_int_equal(mkdir(dir, 0700), 0);
+        pid_t pid = spawn_holder(hold_cwd, dir, false);
+        assert_int_equal(rename(dir, staged), 0);
+
+        const char *both[] = { dir, staged };
+        assert_free(check(dir)); /* the cwd moved along with the rename */
+        assert_busy_by(check_paths(both, 2), pid);
+        reap(pid);
+        assert_free(check_paths(both, 2));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_holder_whose_leader_thread_exited_is_seen(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/file", tmp);
+        (void) state;
+
+        tu_write_file(file, "x");
+        pid_t pid = spawn_holder(hold_open_leader_exits, file, true);
+
+        /* Wait until the leader is a zombie (its thread lives on). */
+        _cleanup_free_ char *stat_path = tu_strdupf("/proc/%d/stat", (int) pid);
+        for (unsigned i = 0; i < 500; i++) {
+                char buf[512] = "";
+                FILE *f = fopen(stat_path, "re");
+                assert_non_null(f);
+                assert_non_null(fgets(buf, sizeof(buf), f));
+                fclose(f);
+                const char *rp = strrchr(buf, ')');
+                if (rp && rp[2] == 'Z')
+                        break;
+                usleep(2000);
+        }
+
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+        assert_free(check(tmp));
+
+        tu_rm_rf(tmp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Matching                                                                 */
+
+static void test_prefix_matches_whole_components(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *a = tu_strdupf("%s/x/a", tmp);
+        _cleanup_free_ char *a_slash = tu_strdupf("%s/x/a/", tmp);
+        _cleanup_free_ char *ab = tu_strdupf("%s/x/ab", tmp);
+        _cleanup_free_ char *ab_slash = tu_strdupf("%s/x/ab/", tmp);
+        _cleanup_free_ char *x = tu_strdupf("%s/x", tmp);
+        (void) state;
+
+        /* Names sorting between "a" and "a/" ("a-b", "a.c") and after it. */
+        static const char *const names[] = { "ab", "a-b", "a.c", "a0" };
+        assert_int_equal(mkdir(x, 0700), 0);
+        assert_int_equal(mkdir(a, 0700), 0);
+        pid_t pids[ELEMENTSOF(names)];
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *d = tu_strdupf("%s/x/%s", tmp, names[i]);
+                assert_int_equal(mkdir(d, 0700), 0);
+                pids[i] = spawn_holder(hold_cwd, d, false);
+        }
+
+        assert_free(check(a));
+        assert_free(check(a_slash));
+        assert_busy_by(check(ab), pids[0]);
+        assert_busy_by(check(ab_slash), pids[0]);
+        assert_int_equal(check(x).verdict, INUSE_BUSY);
+
+        pid_t in_a = spawn_holder(hold_cwd, a, false);
+        assert_busy_by(check(a), in_a);
+        reap(in_a);
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                reap(pids[i]);
+        tu_rm_rf(tmp);
+}
+
+/* maps writes a newline in a path as "\012": the probe unescapes it. */
+static void test_mapped_file_under_name_with_newline_makes_busy(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *dir = tu_strdupf("%s/new\nline", tmp);
+        _cleanup_free_ char *file = tu_strdupf("%s/mapped", dir);
+        (void) state;
+
+        assert_int_equal(mkdir(dir, 0700), 0);
+        tu_write_file(file, "mapped data");
+        pid_t pid = spawn_holder(hold_mapping_only, file, false);
+        assert_busy_by(check(dir), pid);
+        reap(pid);
+        assert_free(check(dir));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_own_process_does_not_count(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/file", tmp);
+        (void) state;
+
+        tu_write_file(file, "held by the test process itself");
+        int dir_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int file_fd = open(file, O_RDONLY | O_CLOEXEC);
+        assert_true(dir_fd >= 0 && file_fd >= 0);
+        void *map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, file_fd, 0);
+        assert_true(map != MAP_FAILED);
+        int cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(cwd_fd >= 0);
+        assert_int_equal(fchdir(dir_fd), 0);
+
+        struct answer a = check(tmp);
+
+        assert_int_equal(fchdir(cwd_fd), 0);
+        close(cwd_fd);
+        munmap(map, 4096);
+        close(file_fd);
+        close(dir_fd);
+        assert_free(a);
+
+        tu_rm_rf(tmp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Unknown                                                                  */
+
+static void test_failed_probe_is_unknown_never_free(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *file = tu_strdupf("%s/file", tmp);
+        (void) state;
+
+        tu_write_file(file, "x");
+        assert_int_equal(setenv("EPHEMDIR_TEST_INUSE_FAIL", "1", 1), 0);
+
+        struct answer a = check(tmp);
+        assert_int_equal(a.verdict, INUSE_UNKNOWN);
+        assert_int_equal(a.pid, 0);
+        assert_string_equal(a.comm, "");
+
+        /* What is known to be held stays BUSY. */
+        pid_t pid = spawn_holder(hold_open, file, false);
+        assert_busy_by(check(tmp), pid);
+        reap(pid);
+
+        assert_int_equal(unsetenv("EPHEMDIR_TEST_INUSE_FAIL"), 0);
+        assert_free(check(tmp));
+        tu_rm_rf(tmp);
+}
+
+static void test_relative_or_missing_path_is_unknown(void **state) {
+        struct inuse_snapshot *s = NULL;
+        const char *rel = "relative/path";
+        const char *empty = "";
+        const char *none = NULL;
+        (void) state;
+
+        assert_int_equal(inuse_scan(getuid(), &s), 0);
+        assert_int_equal(inuse_check(s, &rel, 1, NULL, NULL), INUSE_UNKNOWN);
+        assert_int_equal(inuse_check(s, &empty, 1, NULL, NULL), INUSE_UNKNOWN);
+        assert_int_equal(inuse_check(s, &none, 1, NULL, NULL), INUSE_UNKNOWN);
+        assert_int_equal(inuse_check(NULL, &rel, 1, NULL, NULL), INUSE_UNKNOWN);
+        assert_int_equal(inuse_scan(getuid(), NULL), -EINVAL);
+        inuse_snapshot_free(s);
+        assert_string_equal(inuse_verdict_word(INUSE_BUSY), "in-use");
+}
+
+/* An empty directory standing where /proc should be (a chroot, a container
+ * without procfs) must not read as "nobody holds anything". */
+static void test_proc_that_is_not_procfs_is_unknown(void **state) {
+        (void) state;
+
+        if (!tu_is_root())
+                skip();
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct inuse_snapshot *s = NULL;
+                const char *path = "/tmp";
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") < 0)
+                        _exit(77);
+                if (inuse_scan(0, &s) < 0)
+                        _exit(1);
+                _exit(inuse_check(s, &path, 1, NULL, NULL) == INUSE_UNKNOWN ? 0 : 2);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 77)
+                skip();
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A process of ours that we cannot read (non-dumpable: its /proc entries
+ * are root's) might hold anything: UNKNOWN, naming it.  Root can read it. */
+/* The kernel hides a non-dumpable process's fds even from its own user:
+ * that is outside the probe's sight (counted as hidden), not a gap that
+ * would defer every keep_while_in_use entry forever. */
+static void test_process_hidden_by_the_kernel_is_counted_not_a_gap(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct inuse_snapshot *s = NULL;
+        struct inuse_stats stats;
+        const char *path = tmp;
+        char comm[INUSE_COMM_MAX];
+        pid_t who = -1;
+        (void) state;
+
+        pid_t pid = spawn_holder(hold_nothing_undumpable, tmp, false);
+        assert_int_equal(inuse_scan(getuid(), &s), 0);
+        enum inuse_verdict v = inuse_check(s, &path, 1, &who, comm);
+        inuse_snapshot_stats(s, &stats);
+        inuse_snapshot_free(s);
+        reap(pid);
+
+        (void) who;
+        (void) comm;
+        assert_int_equal(v, INUSE_FREE);
+        assert_true(stats.complete);
+        if (!tu_is_root())
+                assert_true(stats.hidden >= 1);
+        tu_rm_rf(tmp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cost                                                                     */
+
+#define N_SLEEPERS 200
+#define FDS_EACH 4
+
+static double elapsed_ms(const struct timespec *a, const struct timespec *b) {
+        return (double) (b->tv_sec - a->tv_sec) * 1e3 + (double) (b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+static bool hold_several(const char *dir) {
+        for (unsigned i = 0; i < FDS_EACH; i++) {
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/f%u", dir, i);
+                if (open(path, O_RDONLY | O_CLOEXEC) < 0)
+                        return false;
+        }
+        return chdir(dir) == 0;
+}
+
+static void test_scan_cost_with_200_holders(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *other = tu_strdupf("%s/other", tmp);
+        _cleanup_free_ char *held = tu_strdupf("%s/held", tmp);
+        pid_t pids[N_SLEEPERS];
+        (void) state;
+
+        assert_int_equal(mkdir(other, 0700), 0);
+        assert_int_equal(mkdir(held, 0700), 0);
+        for (unsigned i = 0; i < FDS_EACH; i++) {
+                _cleanup_free_ char *f = tu_strdupf("%s/f%u", held, i);
+                tu_write_file(f, "x");
+        }
+        for (unsigned i = 0; i < N_SLEEPERS; i++)
+                pids[i] = spawn_holder(hold_several, held, false);
+
+        double best = 1e9, total = 0;
+        const unsigned rounds = 5;
+        struct inuse_stats stats = { 0 };
+        for (unsigned r = 0; r < rounds; r++) {
+                struct inuse_snapshot *s = NULL;
+                struct timespec t0, t1;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                assert_int_equal(inuse_scan(getuid(), &s), 0);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                double ms = elapsed_ms(&t0, &t1);
+                best = ms < best ? ms : best;
+                total += ms;
+
+                /* 1000 candidate checks against one snapshot. */
+                const char *paths[] = { held, other };
+                for (unsigned k = 0; k < 1000; k++) {
+                        assert_int_equal(inuse_check(s, &paths[0], 1, NULL, NULL), INUSE_BUSY);
+                        assert_int_equal(inuse_check(s, &paths[1], 1, NULL, NULL), INUSE_FREE);
+                }
+                inuse_snapshot_stats(s, &stats);
+                inuse_snapshot_free(s);
+        }
+        print_message("inuse_scan with %u holders (%u fds + cwd each): best %.2f ms, mean %.2f ms; "
+                      "%zu processes, %zu paths\n", N_SLEEPERS, FDS_EACH, best, total / rounds,
+                      stats.processes, stats.paths);
+        assert_true(stats.processes >= N_SLEEPERS);
+
+        for (unsigned i = 0; i < N_SLEEPERS; i++)
+                reap(pids[i]);
+        tu_rm_rf(tmp);
+}
+
+static int run_all_tests(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_open_file_inside_makes_busy_until_holder_exits),
+                cmocka_unit_test(test_open_directory_inside_makes_busy),
+                cmocka_unit_test(test_cwd_inside_makes_busy),
+                cmocka_unit_test(test_mapping_without_fd_makes_busy),
+                cmocka_unit_test(test_root_directory_inside_makes_busy),
+                cmocka_unit_test(test_file_unlinked_while_open_still_makes_busy),
+                cmocka_unit_test(test_staging_path_is_checked_too),
+                cmocka_unit_test(test_holder_whose_leader_thread_exited_is_seen),
+                cmocka_unit_test(test_prefix_matches_whole_components),
+                cmocka_unit_test(test_mapped_file_under_name_with_newline_makes_busy),
+                cmocka_unit_test(test_own_process_does_not_count),
+                cmocka_unit_test(test_failed_probe_is_unknown_never_free),
+                cmocka_unit_test(test_relative_or_missing_path_is_unknown),
+                cmocka_unit_test(test_proc_that_is_not_procfs_is_unknown),
+                cmocka_unit_test(test_process_hidden_by_the_kernel_is_counted_not_a_gap),
+                cmocka_unit_test(test_scan_cost_with_200_holders),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+/* Exit status of a child, as a process exit status. */
+static int wait_status(pid_t pid) {
+        int status;
+
+        if (waitpid(pid, &status, 0) != pid)
+                return 1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+#define NO_NAMESPACE 77
+
+/* Root: run the tests in a new pid + mount namespace with a private /proc.
+ * A child unshares (so this process stays where it is, able to fork
+ * after the namespace ends); the namespace's pid 1 only mounts /proc and
+ * waits; the tests run in its child (LeakSanitizer cannot work as pid 1). */
+static int run_isolated(void) {
+        pid_t unsharer = fork();
+        if (unsharer < 0)
+                return NO_NAMESPACE;
+        if (unsharer == 0) {
+                if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                        _exit(NO_NAMESPACE);
+                pid_t init = fork();
+                if (init < 0)
+                        _exit(NO_NAMESPACE);
+                if (init == 0) {
+                        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                                _exit(NO_NAMESPACE);
+                        pid_t runner = fork();
+                        if (runner < 0)
+                                _exit(1);
+                        if (runner == 0)
+                                _exit(run_all_tests() == 0 ? 0 : 1);
+                        _exit(wait_status(runner));
+                }
+                _exit(wait_status(init));
+        }
+        return wait_status(unsharer);
+}
+
+int main(void) {
+        if (tu_is_root() && !getenv("INUSE_TEST_NO_NAMESPACE")) {
+                int r = run_isolated();
+                if (r != NO_NAMESPACE)
+                        return r;
+                print_message("no pid namespace available: running against the host's /proc\n");
+        }
+        return run_all_tests();
+}
