@@ -31,6 +31,7 @@ struct cli {
         bool plain;               /* ASCII status tags instead of emoji */
         ephemdir_ctx *ctx;        /* opened lazily by cli_ctx() */
         char **argv;              /* the command's argv, for getopt error messages */
+        const char *data_dir;     /* NULL: the usual default (apply --system sets it) */
 };
 
 struct command {
@@ -109,3 +110,5 @@ int cmd_sweep(struct cli *cli, int argc, char **argv);
 
 extern const struct command cli_commands[];
 const struct command *cli_find_command(const char *name);
+void cli_print_command_help(const struct command *cmd);
+void cli_print_main_help(void);
