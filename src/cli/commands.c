@@ -50,6 +50,15 @@ const struct command cli_commands[] = {
           "retry an interrupted deletion, or forget it",
           "      --forget            drop the entry; touch neither the directory nor its staging copy\n" },
         { "prune", cmd_prune, "[options]", "forget tracked entries missing from disk", "" },
+        { "apply", cmd_apply, "[options]",
+          "reconcile rules.d with the registry, then sweep (same as ephemdir-apply)",
+          "  -n, --dry-run           show what would change, change nothing\n"
+          "      --validate          only read and check the rule files\n"
+          "      --cat-config        print the effective rule files in order\n"
+          "      --rules-only        do not sweep other due directories\n"
+          "      --rules-dir DIR     read rules from DIR (repeatable; replaces the search path)\n"
+          "      --system            system scope (root): /etc, /run, /usr/lib rules.d\n"
+          "      --json              a JSON report of what was done\n" },
         { "install-service", cmd_install_service, "[options]",
           "schedule sweeps with a systemd user timer", "" },
         { "uninstall-service", cmd_uninstall_service, "[options]",

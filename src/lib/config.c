@@ -13,6 +13,8 @@
  *     at the first occurrence, and a multi-document file silently loses
  *     its later documents.  The scan rejects all of those at the right
  *     line and column, and also aliases, tags and NUL bytes.
+ *     (yamlpos.[ch] holds the schema-independent part, shared with the
+ *     rules.d loader.)
  *  2. libcyaml loads the (now well-formed) document with the schema below;
  *     the schema is also the scan's list of keys and their types.  Its
  *     strict enums are the one check left to it: the failing field is taken
@@ -37,6 +39,7 @@
 #include "config.h"
 #include "names.h"
 #include "util.h"
+#include "yamlpos.h"
 
 /* ---- schema ----------------------------------------------------------------- */
 
@@ -117,314 +120,81 @@ static enum cyaml_type key_type(enum key_id k) {
         return config_fields[k].value.type;
 }
 
-/* ---- errors ------------------------------------------------------------------ */
-
-struct parse_ctx {
-        const char *path;       /* message prefix */
-        char *error;            /* first error, "<path>:L:C: ..." */
-};
-
-/* Record an error at a 1-based position; returns -EINVAL (-ENOMEM if the
- * message could not be built). */
-_printf_(4, 5)
-static int fail_at(struct parse_ctx *p, size_t line, size_t column, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        free(p->error);
-        if (asprintf(&p->error, "%s:%zu:%zu: %s", p->path, line, column, msg) < 0) {
-                p->error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
-
-/* Scalar text for a message: at most SHOWN_INPUT input bytes, control
- * characters (C0, DEL, and C1 as UTF-8) escaped so a message cannot drive
- * the terminal it is printed on. */
-#define SHOWN_INPUT 64
-#define SHOWN_SIZE (SHOWN_INPUT * 6 + 4)
-
-static void show_text(char out[static SHOWN_SIZE], const unsigned char *s, size_t len) {
-        size_t n = len > SHOWN_INPUT ? SHOWN_INPUT : len, o = 0;
-
-        /* Do not cut a UTF-8 sequence in half. */
-        while (n < len && n > 0 && (s[n] & 0xc0) == 0x80)
-                n--;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = s[i];
-                if (c < 0x20 || c == 0x7f)
-                        o += (size_t) snprintf(out + o, SHOWN_SIZE - o, "\\x%02x", c);
-                else if (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
-                        o += (size_t) snprintf(out + o, SHOWN_SIZE - o, "\\u%04x", s[++i]);
-                else
-                        out[o++] = (char) c;
-        }
-        if (n < len)
-                o += (size_t) snprintf(out + o, SHOWN_SIZE - o, "...");
-        out[o] = '\0';
-}
-
 /* ---- pass 1: libyaml event scan ---------------------------------------------- */
 
-struct seen_value {
-        bool present;
-        bool null;                   /* plain "", "~", "null", "Null", "NULL" */
-        size_t key_line;
-        size_t line, column;         /* of the value, 1-based */
-        char shown[SHOWN_SIZE];
-};
-
 struct scan {
-        struct seen_value v[_KEY_MAX];
+        struct yamlpos_value v[_KEY_MAX];
         enum key_id order[_KEY_MAX]; /* keys in document order */
         size_t n_order;
         bool empty;                  /* no document, or a null one */
         size_t root_line, root_column;
 };
 
-static void event_deletep(yaml_event_t *e) {
-        yaml_event_delete(e);
-}
-#define _cleanup_event_ _cleanup_(event_deletep)
-
-/* Does a line break (as libyaml counts them) end at buf[i]?  CR LF counts
- * once, at the LF; NEL (U+0085), LS and PS (U+2028, U+2029) count too. */
-static bool break_ends_at(const unsigned char *b, size_t len, size_t i) {
-        if (b[i] == '\n')
-                return true;
-        if (b[i] == '\r')
-                return i + 1 >= len || b[i + 1] != '\n';
-        if (b[i] == 0x85)
-                return i >= 1 && b[i - 1] == 0xc2;
-        if (b[i] == 0xa8 || b[i] == 0xa9)
-                return i >= 2 && b[i - 2] == 0xe2 && b[i - 1] == 0x80;
-        return false;
-}
-
-/* 1-based line and column (in characters) of a byte offset: libyaml's
- * reader errors carry only the offset.  Everything before it decoded as
- * UTF-8, so counting non-continuation bytes counts characters. */
-static void offset_position(const char *buf, size_t len, size_t offset, size_t *ret_line, size_t *ret_col) {
-        const unsigned char *b = (const unsigned char *) buf;
-        size_t line = 1, col = 1;
-
-        for (size_t i = 0; i < offset && i < len; i++) {
-                if (break_ends_at(b, len, i)) {
-                        line++;
-                        col = 1;
-                } else if ((b[i] & 0xc0) != 0x80 && b[i] != '\r')
-                        col++;
-        }
-        *ret_line = line;
-        *ret_col = col;
-}
-
-struct scanner {
-        struct parse_ctx *p;
-        yaml_parser_t yp;
-        const char *buf;
-        size_t len;
-        size_t end_line, end_col;    /* just after the last byte */
-};
-
-/* 1-based position of a libyaml mark.  At the end of a file without a
- * final newline libyaml puts marks on the line after the last one: those
- * become the end of the last line, a place an editor can show. */
-static void mark_position(const struct scanner *sc, const yaml_mark_t *m, size_t *ret_line, size_t *ret_col) {
-        size_t line = m->line + 1, col = m->column + 1;
-
-        if (line > sc->end_line) {
-                line = sc->end_line;
-                col = sc->end_col;
-        }
-        *ret_line = line;
-        *ret_col = col;
-}
-
-_printf_(3, 4)
-static int fail_at_ev(struct scanner *sc, const yaml_event_t *ev, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        size_t line, col;
-        va_list ap;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        mark_position(sc, &ev->start_mark, &line, &col);
-        return fail_at(sc->p, line, col, "%s", msg);
-}
-
-static int syntax_error(struct scanner *sc) {
-        const yaml_parser_t *yp = &sc->yp;
-        const char *problem = yp->problem ? yp->problem : "syntax error";
-        size_t line, col;
-
-        if (yp->error == YAML_MEMORY_ERROR)
-                return -ENOMEM;
-        if (yp->error == YAML_READER_ERROR) {
-                offset_position(sc->buf, sc->len, yp->problem_offset, &line, &col);
-                if (yp->problem_value >= 0)
-                        return fail_at(sc->p, line, col, "%s (byte 0x%02x): the file must be UTF-8 text",
-                                       problem, (unsigned) yp->problem_value);
-                return fail_at(sc->p, line, col, "%s", problem);
-        }
-        mark_position(sc, &yp->problem_mark, &line, &col);
-        if (yp->context)
-                return fail_at(sc->p, line, col, "%s (%s)", problem, yp->context);
-        return fail_at(sc->p, line, col, "%s", problem);
-}
-
-static int next_event(struct scanner *sc, yaml_event_t *ev) {
-        if (!yaml_parser_parse(&sc->yp, ev)) {
-                memset(ev, 0, sizeof(*ev));
-                return syntax_error(sc);
-        }
-        return 0;
-}
-
-static const char *node_kind(yaml_event_type_t t) {
-        switch (t) {
-        case YAML_SEQUENCE_START_EVENT:
-                return "a list";
-        case YAML_MAPPING_START_EVENT:
-                return "a mapping";
-        case YAML_ALIAS_EVENT:
-                return "an alias";
-        default:
-                return "a single value";
-        }
-}
-
-static bool scalar_is(const yaml_event_t *ev, const char *s) {
-        return ev->data.scalar.length == strlen(s) &&
-               memcmp(ev->data.scalar.value, s, ev->data.scalar.length) == 0;
-}
-
-static bool scalar_is_plain(const yaml_event_t *ev) {
-        return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-}
-
-static bool scalar_is_null(const yaml_event_t *ev) {
-        static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
-
-        if (!scalar_is_plain(ev))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(nulls); i++)
-                if (scalar_is(ev, nulls[i]))
-                        return true;
-        return false;
-}
-
-/* YAML 1.1 booleans libcyaml reads the same way: true/yes -> true,
- * false/no -> false, in the three spellings YAML allows. */
-static bool scalar_is_bool(const yaml_event_t *ev) {
-        static const char *const words[] = {
-                "true", "True", "TRUE", "false", "False", "FALSE",
-                "yes", "Yes", "YES", "no", "No", "NO",
-        };
-
-        if (!scalar_is_plain(ev))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(words); i++)
-                if (scalar_is(ev, words[i]))
-                        return true;
-        return false;
-}
-
 static bool scalar_is_words(const yaml_event_t *ev) {
-        return scalar_is_plain(ev) && ev->data.scalar.length == 1 &&
+        return yamlpos_scalar_is_plain(ev) && ev->data.scalar.length == 1 &&
                ev->data.scalar.value[0] >= '0' + NAMES_MIN_WORDS &&
                ev->data.scalar.value[0] <= '0' + NAMES_MAX_WORDS;
 }
 
 /* Checks that depend on the field's type; the text is already shown[]. */
-static int scan_check_typed(struct scanner *sc, enum key_id k, const yaml_event_t *ev,
-                            const struct seen_value *v) {
+static int scan_check_typed(struct yamlpos_scanner *sc, enum key_id k, const yaml_event_t *ev,
+                            const struct yamlpos_value *v) {
         switch (key_type(k)) {
         case CYAML_BOOL:
-                if (!scalar_is_bool(ev))
-                        return fail_at(sc->p, v->line, v->column,
-                                       "%s: expected true or false, got '%s'", key_name(k), v->shown);
+                if (!yamlpos_scalar_is_bool(ev))
+                        return yamlpos_fail_at(sc->p, v->line, v->column,
+                                               "%s: expected true or false, got '%s'", key_name(k), v->shown);
                 return 0;
         case CYAML_INT:
                 if (!scalar_is_words(ev))
-                        return fail_at(sc->p, v->line, v->column,
-                                       "%s: expected an integer from %d to %d, got '%s'", key_name(k),
-                                       NAMES_MIN_WORDS, NAMES_MAX_WORDS, v->shown);
+                        return yamlpos_fail_at(sc->p, v->line, v->column,
+                                               "%s: expected an integer from %d to %d, got '%s'", key_name(k),
+                                               NAMES_MIN_WORDS, NAMES_MAX_WORDS, v->shown);
                 return 0;
         default:
                 return 0;   /* strings: checked after loading; enums: by libcyaml */
         }
 }
 
-static int scan_value(struct scanner *sc, enum key_id k, struct seen_value *v) {
-        _cleanup_event_ yaml_event_t ev = {};
+static int scan_value(struct yamlpos_scanner *sc, enum key_id k, struct yamlpos_value *v) {
+        _cleanup_yaml_event_ yaml_event_t ev = {};
         int r;
 
-        r = next_event(sc, &ev);
+        r = yamlpos_next_event(sc, &ev);
         if (r < 0)
                 return r;
-        mark_position(sc, &ev.start_mark, &v->line, &v->column);
-        if (ev.type == YAML_ALIAS_EVENT)
-                return fail_at(sc->p, v->line, v->column, "%s: aliases are not supported", key_name(k));
-        if (ev.type != YAML_SCALAR_EVENT)
-                return fail_at(sc->p, v->line, v->column, "%s: expected a single value, not %s",
-                               key_name(k), node_kind(ev.type));
-        if (ev.data.scalar.tag)
-                return fail_at(sc->p, v->line, v->column, "%s: tags are not supported", key_name(k));
-        show_text(v->shown, ev.data.scalar.value, ev.data.scalar.length);
-        if (memchr(ev.data.scalar.value, '\0', ev.data.scalar.length))
-                return fail_at(sc->p, v->line, v->column, "%s: the value contains a NUL byte", key_name(k));
-        v->null = scalar_is_null(&ev);
-        v->present = true;
+        r = yamlpos_scan_scalar(sc, &ev, key_name(k), v);
+        if (r < 0)
+                return r;
         return scan_check_typed(sc, k, &ev, v);
 }
 
-static int find_key(const yaml_event_t *ev, enum key_id *ret) {
-        for (enum key_id k = 0; k < _KEY_MAX; k++)
-                if (scalar_is(ev, key_name(k))) {
-                        *ret = k;
-                        return 0;
-                }
-        return -ENOENT;
-}
-
 /* The key event is in ev; scans its value too. */
-static int scan_pair(struct scanner *sc, struct scan *s, const yaml_event_t *ev) {
-        char shown[SHOWN_SIZE];
+static int scan_pair(struct yamlpos_scanner *sc, struct scan *s, const yaml_event_t *ev) {
+        char shown[YAMLPOS_SHOWN_SIZE];
         enum key_id k;
         size_t col;
+        int r;
 
-        if (ev->type != YAML_SCALAR_EVENT)
-                return fail_at_ev(sc, ev, "%s", ev->type == YAML_ALIAS_EVENT ? "aliases are not supported"
-                                                                               : "keys must be strings");
-        show_text(shown, ev->data.scalar.value, ev->data.scalar.length);
-        if (ev->data.scalar.tag)
-                return fail_at_ev(sc, ev, "tags are not supported");
-        if (find_key(ev, &k) < 0)
-                return fail_at_ev(sc, ev, "unknown key '%s' (known keys: " KNOWN_KEYS ")", shown);
+        r = yamlpos_check_key(sc, ev, shown);
+        if (r < 0)
+                return r;
+        r = yamlpos_find_field(config_fields, ev);
+        if (r < 0)
+                return yamlpos_fail_at_event(sc, ev, "unknown key '%s' (known keys: " KNOWN_KEYS ")", shown);
+        k = (enum key_id) r;
         if (s->v[k].present)
-                return fail_at_ev(sc, ev, "duplicate key '%s' (first set on line %zu)", key_name(k),
-                                  s->v[k].key_line);
-        mark_position(sc, &ev->start_mark, &s->v[k].key_line, &col);
+                return yamlpos_fail_at_event(sc, ev, "duplicate key '%s' (first set on line %zu)", key_name(k),
+                                             s->v[k].key_line);
+        yamlpos_mark_position(sc, &ev->start_mark, &s->v[k].key_line, &col);
         s->order[s->n_order++] = k;
         return scan_value(sc, k, &s->v[k]);
 }
 
-static int scan_mapping(struct scanner *sc, struct scan *s) {
+static int scan_mapping(struct yamlpos_scanner *sc, struct scan *s) {
         for (;;) {
-                _cleanup_event_ yaml_event_t ev = {};
-                int r = next_event(sc, &ev);
+                _cleanup_yaml_event_ yaml_event_t ev = {};
+                int r = yamlpos_next_event(sc, &ev);
                 if (r < 0)
                         return r;
                 if (ev.type == YAML_MAPPING_END_EVENT)
@@ -435,140 +205,69 @@ static int scan_mapping(struct scanner *sc, struct scan *s) {
         }
 }
 
-static int scan_root(struct scanner *sc, struct scan *s) {
-        _cleanup_event_ yaml_event_t ev = {};
-        int r;
+static int scan_root(struct yamlpos_scanner *sc, const yaml_event_t *ev, void *userdata) {
+        struct scan *s = userdata;
 
-        r = next_event(sc, &ev);
-        if (r < 0)
-                return r;
-        mark_position(sc, &ev.start_mark, &s->root_line, &s->root_column);
-        if (ev.type == YAML_SCALAR_EVENT && !ev.data.scalar.tag && scalar_is_null(&ev)) {
+        yamlpos_mark_position(sc, &ev->start_mark, &s->root_line, &s->root_column);
+        if (ev->type == YAML_SCALAR_EVENT && !ev->data.scalar.tag && yamlpos_scalar_is_null(ev)) {
                 s->empty = true;      /* "---" alone, "~": nothing set */
                 return 0;
         }
-        if (ev.type != YAML_MAPPING_START_EVENT)
-                return fail_at(sc->p, s->root_line, s->root_column,
-                               "the top level must be a mapping of keys to values, not %s",
-                               ev.type == YAML_SCALAR_EVENT ? "a single value" : node_kind(ev.type));
-        if (ev.data.mapping_start.tag)
-                return fail_at_ev(sc, &ev, "tags are not supported");
+        if (ev->type != YAML_MAPPING_START_EVENT)
+                return yamlpos_fail_at(sc->p, s->root_line, s->root_column,
+                                       "the top level must be a mapping of keys to values, not %s",
+                                       yamlpos_node_kind(ev->type));
+        if (ev->data.mapping_start.tag)
+                return yamlpos_fail_at_event(sc, ev, "tags are not supported");
         return scan_mapping(sc, s);
 }
 
-/* STREAM-START (DOCUMENT-START root DOCUMENT-END)? STREAM-END */
-static int scan_stream(struct scanner *sc, struct scan *s) {
+static int scan_buffer(struct yamlpos_ctx *p, const char *buf, size_t len, struct scan *s) {
+        struct yamlpos_scanner sc;
+        bool no_document = false;
         int r;
 
-        for (int i = 0;; i++) {
-                _cleanup_event_ yaml_event_t ev = {};
-                r = next_event(sc, &ev);
-                if (r < 0)
-                        return r;
-                switch (ev.type) {
-                case YAML_STREAM_END_EVENT:
-                        if (i == 1)
-                                s->empty = true;    /* empty file, or only comments */
-                        return 0;
-                case YAML_DOCUMENT_START_EVENT:
-                        if (i > 1)
-                                return fail_at_ev(sc, &ev, "only one YAML document is allowed");
-                        r = scan_root(sc, s);
-                        if (r < 0)
-                                return r;
-                        break;
-                default:
-                        break;   /* STREAM-START, DOCUMENT-END */
-                }
-        }
-}
-
-static int scan_buffer(struct parse_ctx *p, const char *buf, size_t len, struct scan *s) {
-        struct scanner sc = { .p = p, .buf = buf, .len = len };
-        int r;
-
-        if (!yaml_parser_initialize(&sc.yp))
-                return -ENOMEM;
-        yaml_parser_set_input_string(&sc.yp, (const unsigned char *) buf, len);
-        yaml_parser_set_encoding(&sc.yp, YAML_UTF8_ENCODING);
-        offset_position(buf, len, len, &sc.end_line, &sc.end_col);
-        r = scan_stream(&sc, s);
-        yaml_parser_delete(&sc.yp);
+        r = yamlpos_scanner_init(&sc, p, buf, len);
+        if (r < 0)
+                return r;
+        r = yamlpos_scan_stream(&sc, scan_root, s, &no_document);
+        yamlpos_scanner_done(&sc);
+        if (no_document)
+                s->empty = true;      /* empty file, or only comments */
         return r;
 }
 
 /* ---- pass 2: libcyaml load ---------------------------------------------------- */
 
-struct cyaml_capture {
-        char message[256];      /* first error line, without "Load: " */
-        char field[64];         /* innermost "in mapping field '...'" */
-};
-
-_printf_(3, 0)
-static void capture_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args) {
-        struct cyaml_capture *c = ctx;
-        static const char field_intro[] = "  in mapping field '";
-        char line[256];
-        size_t n;
-
-        if (level < CYAML_LOG_ERROR)
-                return;
-        vsnprintf(line, sizeof(line), fmt, args);
-        line[strcspn(line, "\n")] = '\0';
-
-        if (strncmp(line, field_intro, strlen(field_intro)) == 0) {
-                const char *name = line + strlen(field_intro);
-                n = strcspn(name, "'");
-                if (!c->field[0] && n < sizeof(c->field)) {
-                        memcpy(c->field, name, n);
-                        c->field[n] = '\0';
-                }
-        } else if (!c->message[0] && !strstr(line, "Backtrace:"))
-                snprintf(c->message, sizeof(c->message), "%s",
-                         strncmp(line, "Load: ", 6) == 0 ? line + 6 : line);
-}
-
-/* "auto, secure or clean" */
-static void enum_choices(enum key_id k, char *out, size_t size) {
-        const cyaml_strval_t *v = config_fields[k].value.enumeration.strings;
-        uint32_t n = config_fields[k].value.enumeration.count;
-        size_t o = 0;
-
-        out[0] = '\0';
-        for (uint32_t i = 0; i < n && o < size; i++)
-                o += (size_t) snprintf(out + o, size - o, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
-                                       v[i].str);
-}
-
-static int cyaml_failure(struct parse_ctx *p, const struct scan *s, const struct cyaml_capture *c,
+static int cyaml_failure(struct yamlpos_ctx *p, const struct scan *s, const struct yamlpos_cyaml_capture *c,
                          cyaml_err_t err) {
         const char *raw = c->message[0] ? c->message : cyaml_strerror(err);
-        char msg[SHOWN_SIZE];
+        char msg[YAMLPOS_SHOWN_SIZE];
 
         if (err == CYAML_ERR_OOM)
                 return -ENOMEM;
         /* libcyaml quotes the value raw: escape it like ours. */
-        show_text(msg, (const unsigned char *) raw, strlen(raw));
+        yamlpos_show_text(msg, raw, strlen(raw));
         for (enum key_id k = 0; k < _KEY_MAX; k++) {
-                const struct seen_value *v = &s->v[k];
+                const struct yamlpos_value *v = &s->v[k];
                 char choices[128];
 
                 if (!v->present || !streq(c->field, key_name(k)))
                         continue;
                 if (key_type(k) != CYAML_ENUM)
-                        return fail_at(p, v->line, v->column, "%s: %s", key_name(k), msg);
-                enum_choices(k, choices, sizeof(choices));
-                return fail_at(p, v->line, v->column, "%s: expected %s, got '%s'", key_name(k), choices,
-                               v->shown);
+                        return yamlpos_fail_at(p, v->line, v->column, "%s: %s", key_name(k), msg);
+                yamlpos_enum_choices(&config_fields[k], choices, sizeof(choices));
+                return yamlpos_fail_at(p, v->line, v->column, "%s: expected %s, got '%s'", key_name(k), choices,
+                                       v->shown);
         }
-        return fail_at(p, s->root_line, s->root_column, "%s", msg);
+        return yamlpos_fail_at(p, s->root_line, s->root_column, "%s", msg);
 }
 
-static int load_with_schema(struct parse_ctx *p, const char *buf, size_t len, const struct scan *s,
+static int load_with_schema(struct yamlpos_ctx *p, const char *buf, size_t len, const struct scan *s,
                             struct yaml_config **ret) {
-        struct cyaml_capture capture = {};
+        struct yamlpos_cyaml_capture capture = {};
         const cyaml_config_t cfg = {
-                .log_fn = capture_log,
+                .log_fn = yamlpos_cyaml_capture_log,
                 .log_ctx = &capture,
                 .mem_fn = cyaml_mem,
                 .log_level = CYAML_LOG_ERROR,
@@ -596,7 +295,7 @@ static void free_yaml_config(struct yaml_config *y) {
 typedef int (*parse_fn)(const char *s, int64_t *ret);
 
 /* Duration or size: text, or none / null for "no limit". */
-static int apply_limit(struct parse_ctx *p, enum key_id k, const struct seen_value *v, const char *text,
+static int apply_limit(struct yamlpos_ctx *p, enum key_id k, const struct yamlpos_value *v, const char *text,
                        parse_fn parse, int64_t none, const char *examples, int64_t *ret) {
         int64_t n;
         int r;
@@ -607,31 +306,31 @@ static int apply_limit(struct parse_ctx *p, enum key_id k, const struct seen_val
         }
         r = parse(text, &n);
         if (r == -ERANGE)
-                return fail_at(p, v->line, v->column, "%s: '%s' is too large", key_name(k), v->shown);
+                return yamlpos_fail_at(p, v->line, v->column, "%s: '%s' is too large", key_name(k), v->shown);
         if (r < 0)
-                return fail_at(p, v->line, v->column, "%s: invalid value '%s' (expected %s, or none)",
+                return yamlpos_fail_at(p, v->line, v->column, "%s: invalid value '%s' (expected %s, or none)",
                                key_name(k), v->shown, examples);
         *ret = n;
         return 0;
 }
 
 /* Absolute, or "~" / "~/..." under $HOME. */
-static int apply_parent(struct parse_ctx *p, const struct seen_value *v, const char *text, char **ret) {
+static int apply_parent(struct yamlpos_ctx *p, const struct yamlpos_value *v, const char *text, char **ret) {
         const char *home = getenv("HOME");
         char *s;
 
         if (v->null)
-                return fail_at(p, v->line, v->column, "parent: expected a directory path");
+                return yamlpos_fail_at(p, v->line, v->column, "parent: expected a directory path");
         if (text[0] == '/')
                 s = strdup(text);
         else if (streq(text, "~") || strncmp(text, "~/", 2) == 0) {
                 if (!home || home[0] != '/')
-                        return fail_at(p, v->line, v->column,
+                        return yamlpos_fail_at(p, v->line, v->column,
                                        "parent: cannot expand '~': $HOME is not an absolute path");
                 if (asprintf(&s, "%s%s", home, text + 1) < 0)
                         s = NULL;
         } else
-                return fail_at(p, v->line, v->column,
+                return yamlpos_fail_at(p, v->line, v->column,
                                "parent: '%s' is not an absolute path (use /... or ~/...)", v->shown);
         if (!s)
                 return -ENOMEM;
@@ -639,14 +338,14 @@ static int apply_parent(struct parse_ctx *p, const struct seen_value *v, const c
         return 0;
 }
 
-static int apply_prefix(struct parse_ctx *p, const struct seen_value *v, const char *text, char **ret) {
+static int apply_prefix(struct yamlpos_ctx *p, const struct yamlpos_value *v, const char *text, char **ret) {
         const char *reason = NULL;
         char *s;
 
         if (v->null)
                 text = "";
         if (names_validate_prefix(text, &reason) < 0)
-                return fail_at(p, v->line, v->column, "prefix: '%s' %s", v->shown,
+                return yamlpos_fail_at(p, v->line, v->column, "prefix: '%s' %s", v->shown,
                                reason ? reason : "is not valid");
         s = strdup(text);
         if (!s)
@@ -659,7 +358,7 @@ static enum ephemdir_tristate tristate(bool b) {
         return b ? EPHEMDIR_YES : EPHEMDIR_NO;
 }
 
-static int apply_key(struct parse_ctx *p, enum key_id k, const struct seen_value *v,
+static int apply_key(struct yamlpos_ctx *p, enum key_id k, const struct yamlpos_value *v,
                      const struct yaml_config *y, struct ephemdir_new_opts *o) {
         switch (k) {
         case KEY_LIFETIME:
@@ -686,7 +385,7 @@ static int apply_key(struct parse_ctx *p, enum key_id k, const struct seen_value
                 return apply_prefix(p, v, y->prefix, (char **) &o->prefix);
         case KEY_WORDS:
                 if (names_validate_words(y->words) < 0)   /* the scan already checked */
-                        return fail_at(p, v->line, v->column, "words: out of range");
+                        return yamlpos_fail_at(p, v->line, v->column, "words: out of range");
                 o->words = y->words;
                 return 0;
         default:
@@ -711,15 +410,15 @@ static bool loaded(enum key_id k, const struct yaml_config *y) {
         }
 }
 
-static int apply_all(struct parse_ctx *p, const struct scan *s, const struct yaml_config *y,
+static int apply_all(struct yamlpos_ctx *p, const struct scan *s, const struct yaml_config *y,
                      struct config *c) {
         for (size_t i = 0; i < s->n_order; i++) {
                 enum key_id k = s->order[i];
-                const struct seen_value *v = &s->v[k];
+                const struct yamlpos_value *v = &s->v[k];
                 int r;
 
                 if (!y || !loaded(k, y))
-                        return fail_at(p, v->line, v->column, "%s: value could not be loaded", key_name(k));
+                        return yamlpos_fail_at(p, v->line, v->column, "%s: value could not be loaded", key_name(k));
                 r = apply_key(p, k, v, y, &c->defaults);
                 if (r < 0)
                         return r;
@@ -736,7 +435,7 @@ void config_done(struct config *c) {
         memset(c, 0, sizeof(*c));
 }
 
-static int parse_into(struct parse_ctx *p, const char *buf, size_t len, struct config *c) {
+static int parse_into(struct yamlpos_ctx *p, const char *buf, size_t len, struct config *c) {
         _cleanup_free_ struct scan *s = NULL;
         struct yaml_config *y = NULL;
         int r;
@@ -757,7 +456,7 @@ static int parse_into(struct parse_ctx *p, const char *buf, size_t len, struct c
 
 int config_parse_buffer(const char *buf, size_t len, const char *display_path,
                         struct config *ret, char **ret_error) {
-        struct parse_ctx p = { .path = display_path ? display_path : CONFIG_FILE_NAME };
+        struct yamlpos_ctx p = { .path = display_path ? display_path : CONFIG_FILE_NAME };
         struct config c = {};
         int r;
 
@@ -881,27 +580,15 @@ static int open_config(struct load_ctx *l, int dir_fd, uid_t uid, int *ret_fd) {
 
 /* Whole file, at most CONFIG_MAX_SIZE bytes (it may have grown since fstat). */
 static int read_config(struct load_ctx *l, int fd, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = malloc(CONFIG_MAX_SIZE + 1);
-        size_t len = 0;
+        int r = yamlpos_read_fd(fd, CONFIG_MAX_SIZE, ret, ret_len);
 
-        if (!buf)
-                return -ENOMEM;
-        while (len <= CONFIG_MAX_SIZE) {
-                ssize_t k = read(fd, buf + len, CONFIG_MAX_SIZE + 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return load_fail(l, negative_errno(), "cannot read: %m");
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
+        if (r == -EFBIG)
+                return load_fail(l, r, "larger than %d KiB", CONFIG_MAX_SIZE / 1024);
+        if (r < 0 && r != -ENOMEM) {
+                errno = -r;
+                return load_fail(l, r, "cannot read: %m");
         }
-        if (len > CONFIG_MAX_SIZE)
-                return load_fail(l, -EFBIG, "larger than %d KiB", CONFIG_MAX_SIZE / 1024);
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        return r;
 }
 
 static int load_from_dir(struct load_ctx *l, const char *config_dir, uid_t uid, struct config *c) {

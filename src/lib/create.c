@@ -152,14 +152,32 @@ static int open_parent(ephemdir_ctx *ctx, const char *parent_opt, char **ret_par
 
 /* mkdirat under a fresh name; EEXIST means someone holds that name: pick
  * another rather than reuse anything that already exists. */
+/* A name for this attempt: the exact name asked for (rules), with a random
+ * token appended for the secure style, or a generated one. */
+static int pick_name(const struct new_settings *s, const char *exact_name, bool with_token, char **ret) {
+        char token[MARKER_ID_LEN + 1];
+
+        if (!exact_name)
+                return names_generate(s->prefix, s->words, with_token, ret);
+        if (!with_token)
+                return (*ret = strdup(exact_name)) ? 0 : -ENOMEM;
+        int r = marker_new_id(token);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "%s-%.*s", exact_name, NAMES_TOKEN_HEX, token) < 0 ? -ENOMEM : 0;
+}
+
 static int make_directory(ephemdir_ctx *ctx, int parent_fd, const struct new_settings *s,
-                          bool with_token, char **ret_name, int *ret_fd) {
+                          const char *exact_name, bool with_token, char **ret_name, int *ret_fd) {
         for (int attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
                 _cleanup_free_ char *name = NULL;
-                int r = names_generate(s->prefix, s->words, with_token, &name);
+                int r = pick_name(s, exact_name, with_token, &name);
                 if (r < 0)
                         return ctx_fail(ctx, r, "generating a name: %s", strerror(-r));
                 if (mkdirat(parent_fd, name, 0700) < 0) {
+                        /* An exact clean name that exists is not ours to take. */
+                        if (errno == EEXIST && exact_name && !with_token)
+                                return ctx_fail(ctx, -EEXIST, "%s already exists in the parent", name);
                         if (errno == EEXIST)
                                 continue;
                         return ctx_fail(ctx, negative_errno(), "creating %s: %m", name);
@@ -232,8 +250,8 @@ static int fill_entry(ephemdir_ctx *ctx, const struct ephemdir_new_opts *o, cons
         return copy_tags(o->tags, o->n_tags, &e->tags);
 }
 
-int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemdir_dir **ret) {
-        static const struct ephemdir_new_opts no_opts;
+int create_directory(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, const char *exact_name,
+                     bool lazy_sweep, struct entry *ret) {
         _cleanup_free_ char *parent = NULL, *name = NULL;
         _cleanup_close_ int parent_fd = -1, dir_fd = -1;
         char marker_id[MARKER_ID_LEN + 1];
@@ -243,13 +261,6 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         struct statx stx;
         int r;
 
-        ctx_clear_error(ctx);
-        const struct config *cfg;
-        r = ctx_config(ctx, &cfg);
-        if (r < 0)
-                return r;
-        struct ephemdir_new_opts merged = merge_options(opts ? opts : &no_opts, &cfg->defaults);
-        opts = &merged;
         r = settle_options(ctx, opts, &s);
         if (r < 0)
                 return r;
@@ -264,9 +275,10 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         if (style == EPHEMDIR_NAME_CLEAN && verdict != TRUST_PRIVATE)
                 return ctx_fail(ctx, -EINVAL, "clean names need an owner-private parent; %s is shared", parent);
 
-        sweep_lazy(ctx);
+        if (lazy_sweep)
+                sweep_lazy(ctx);
 
-        r = make_directory(ctx, parent_fd, &s, style == EPHEMDIR_NAME_SECURE, &name, &dir_fd);
+        r = make_directory(ctx, parent_fd, &s, exact_name, style == EPHEMDIR_NAME_SECURE, &name, &dir_fd);
         if (r < 0)
                 return r;
         r = marker_new_id(marker_id);
@@ -290,7 +302,23 @@ int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemd
         fault_point("after-register");
         (void) registry_stat_add(ctx->reg, "created", 1);
         ctx_log(ctx, EPHEMDIR_LOG_INFO, "created %s", e.path);
+        *ret = e;
+        return 0;
+}
 
+int ephemdir_new(ephemdir_ctx *ctx, const struct ephemdir_new_opts *opts, ephemdir_dir **ret) {
+        static const struct ephemdir_new_opts no_opts;
+        const struct config *cfg;
+        struct entry e = {};
+
+        ctx_clear_error(ctx);
+        int r = ctx_config(ctx, &cfg);
+        if (r < 0)
+                return r;
+        struct ephemdir_new_opts merged = merge_options(opts ? opts : &no_opts, &cfg->defaults);
+        r = create_directory(ctx, &merged, NULL, true, &e);
+        if (r < 0)
+                return r;
         if (!ret) {
                 entry_done(&e);
                 return 0;

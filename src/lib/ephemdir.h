@@ -246,6 +246,55 @@ int ephemdir_sweep(ephemdir_ctx *ctx, unsigned flags, ephemdir_event_fn cb, void
 int ephemdir_sweep_tag(ephemdir_ctx *ctx, unsigned flags, const char *tag, ephemdir_event_fn cb,
                        void *userdata);
 
+/* ---- declarative rules (rules.d, ephemdir-apply) -------------------------------*/
+
+enum ephemdir_apply_flags {
+        EPHEMDIR_APPLY_DRY_RUN = 1 << 0,     /* report what would change, change nothing */
+        EPHEMDIR_APPLY_RULES_ONLY = 1 << 1,  /* skip the sweep of all other due entries */
+        EPHEMDIR_APPLY_VALIDATE = 1 << 2,    /* only read and check the rule files */
+        EPHEMDIR_APPLY_SYSTEM = 1 << 3,      /* system scope: /etc, /run, /usr/lib rules.d */
+};
+
+enum ephemdir_apply_action {
+        EPHEMDIR_APPLY_FILE,         /* an effective rule file, in order (path in .file) */
+        EPHEMDIR_APPLY_CREATED,
+        EPHEMDIR_APPLY_RECREATED,    /* swept because due, then created fresh */
+        EPHEMDIR_APPLY_SWEPT,        /* due and removed (recreate: false) */
+        EPHEMDIR_APPLY_UPDATED,      /* the rule's policy changed; the directory stays */
+        EPHEMDIR_APPLY_CONFLICT,     /* something not ours stands at the declared path */
+        EPHEMDIR_APPLY_ORPHAN,       /* tracked from a rule that no longer exists */
+        EPHEMDIR_APPLY_BLOCKED,      /* due, but not safe to delete now */
+        EPHEMDIR_APPLY_INVALID,      /* a rule file was skipped: detail is FILE:LINE:COL: message */
+        EPHEMDIR_APPLY_WARNING,
+        EPHEMDIR_APPLY_FAILED,
+};
+
+struct ephemdir_apply_event {
+        enum ephemdir_apply_action action;
+        bool dry_run;                /* "would be" rather than "was" */
+        const char *rule;            /* may be NULL */
+        const char *file;            /* the rule file, may be NULL */
+        const char *path;            /* the directory, may be NULL */
+        const char *detail;          /* human text, may be NULL */
+};
+
+typedef void (*ephemdir_apply_fn)(const struct ephemdir_apply_event *ev, void *userdata);
+
+struct ephemdir_apply_summary {
+        unsigned created, recreated, swept, updated, conflicts, orphans, blocked, invalid_files, failures;
+        int sweep_failures;          /* from the sweep of other entries */
+};
+
+/* Reconcile the rule files in rules_dirs (highest priority first; NULL: the
+ * default search path of the scope) against the registry: create what is
+ * declared and absent, sweep what is due (recreating it when the rule says
+ * so), update changed policies, report conflicts and orphans, then (unless
+ * RULES_ONLY) sweep every other due entry through the same deletion path.
+ * Invalid files are skipped whole.  Sweep events go to sweep_cb. */
+int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_rules_dirs, unsigned flags,
+                   ephemdir_apply_fn cb, ephemdir_event_fn sweep_cb, void *userdata,
+                   struct ephemdir_apply_summary *ret);
+
 /* ---- explaining ---------------------------------------------------------------*/
 
 struct ephemdir_check {

@@ -1548,6 +1548,41 @@ int registry_set_expiry(struct registry *r, int64_t id, int64_t version, int64_t
         return 0;
 }
 
+int registry_set_policy(struct registry *r, int64_t id, int64_t version, const struct entry *policy,
+                        int64_t *ret_version) {
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        int rc, k;
+
+        if (policy->expires_at < 0)
+                return set_error(r, -EINVAL, "negative expiry time");
+        k = reg_prepare(r,
+                        "UPDATE dirs SET expires_at = ?3, remove_on_restart = ?4, keep_while_in_use = ?5, "
+                        "max_size = ?6, version = version + 1 "
+                        "WHERE id = ?1 AND version = ?2 AND state = 'active'",
+                        &s);
+        if (k < 0)
+                return k;
+        rc = sqlite3_bind_int64(s, 1, id);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int64(s, 2, version);
+        if (rc == SQLITE_OK)
+                rc = bind_positive_or_null(s, 3, policy->expires_at);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int(s, 4, policy->remove_on_restart);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_bind_int(s, 5, policy->keep_while_in_use);
+        if (rc == SQLITE_OK)
+                rc = bind_positive_or_null(s, 6, policy->max_size);
+        if (rc != SQLITE_OK)
+                return reg_bind_failed(r, rc);
+        k = run_cas(r, s, id, "set policy");
+        if (k < 0)
+                return k;
+        if (ret_version)
+                *ret_version = version + 1;
+        return 0;
+}
+
 /* ---- lookups ----------------------------------------------------------------------- */
 
 int registry_get_by_id(struct registry *r, int64_t id, struct entry *ret) {

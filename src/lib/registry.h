@@ -126,6 +126,12 @@ int registry_forget_any(struct registry *r, int64_t id, int64_t version);
 int registry_set_expiry(struct registry *r, int64_t id, int64_t version,
                         int64_t expires_at, int64_t *ret_version);
 
+/* CAS update of the policy fields (expires_at, remove_on_restart,
+ * keep_while_in_use, max_size) of an ACTIVE row from *policy; bumps the
+ * version.  -ESTALE if changed or not ACTIVE.  (apply: a rule changed.) */
+int registry_set_policy(struct registry *r, int64_t id, int64_t version, const struct entry *policy,
+                        int64_t *ret_version);
+
 int registry_count(struct registry *r, int64_t *ret);
 
 /* Monotonic counters (created, removed, kept, swept, ...). */

@@ -60,7 +60,7 @@ static int candidates(ephemdir_ctx *ctx, enum policy_mode mode, int64_t now, siz
  * mount, within a budget.  An incomplete measurement is a lower bound, so it
  * only counts once that bound already exceeds the limit.  Explicit sweeps
  * only: `new` must not walk trees. */
-static bool over_size(ephemdir_ctx *ctx, const struct entry *e) {
+bool sweep_over_size(ephemdir_ctx *ctx, const struct entry *e) {
         static const struct dirsize_budget budget = {
                 .max_entries = POLICY_SIZE_MAX_ENTRIES,
                 .max_usec = POLICY_SIZE_MAX_USEC,
@@ -122,7 +122,7 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                 if (!has_tag(&rows[i], tag))
                         continue;
                 unsigned due = policy_due(&rows[i], &env);
-                if (mode == POLICY_EXPLICIT && !due && over_size(ctx, &rows[i]))
+                if (mode == POLICY_EXPLICIT && !due && sweep_over_size(ctx, &rows[i]))
                         due |= DUE_OVER_SIZE;
                 if (!due)
                         continue;
