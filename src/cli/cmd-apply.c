@@ -129,15 +129,19 @@ static void on_sweep(const struct ephemdir_event *ev, void *userdata) {
                 return;
         if (out->json) {
                 struct ephemdir_apply_event a = { .path = ev->path, .detail = ev->reason };
-                if (ev->kind == EPHEMDIR_EVENT_REMOVED || ev->kind == EPHEMDIR_EVENT_WOULD_REMOVE ||
-                    ev->kind == EPHEMDIR_EVENT_RECOVERED)
+                if (ev->kind == EPHEMDIR_EVENT_REMOVED || ev->kind == EPHEMDIR_EVENT_WOULD_REMOVE)
                         add_json(out->json, "swept_other", &a);
+                else if (ev->kind == EPHEMDIR_EVENT_RECOVERED)
+                        add_json(out->json, "recovered", &a);
+                else if (ev->kind == EPHEMDIR_EVENT_FAILED || ev->kind == EPHEMDIR_EVENT_PARKED)
+                        add_json(out->json, "failed", &a);
                 return;
         }
         char *path = printable(ev->path);
         if (ev->kind == EPHEMDIR_EVENT_REMOVED || ev->kind == EPHEMDIR_EVENT_RECOVERED) {
                 if (out->cli->verbosity >= 0)
-                        printf("removed %s (%s)\n", path, ev->reason);
+                        printf("%s %s (%s)\n", ev->kind == EPHEMDIR_EVENT_REMOVED ? "removed" : "recovered",
+                               path, ev->reason);
         } else if (ev->kind == EPHEMDIR_EVENT_WOULD_REMOVE) {
                 if (out->cli->verbosity >= 0)
                         printf("would remove %s (%s)\n", path, ev->reason);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "journal.h"
 #include "output.h"
 
 struct sweep_report {
@@ -41,6 +42,9 @@ static void on_event(const struct ephemdir_event *ev, void *userdata) {
                 return;
         }
         /* stdout is data: absolute paths (escaped), no ~ shortening. */
+        /* Under systemd with stderr on the journal: structured entries. */
+        if (journal_log_event(cli, ev, event_word(ev->kind)))
+                return;
         char *path = printable(ev->path);
         switch (ev->kind) {
         case EPHEMDIR_EVENT_REMOVED:

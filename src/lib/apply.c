@@ -214,6 +214,34 @@ static void update_policy(struct apply_run *run, const struct rule *rule, struct
         report(run, EPHEMDIR_APPLY_UPDATED, rule, e->path, "policy now from %s", rule->file);
 }
 
+/* A recreate: false rule whose directory was swept is "retired": without a
+ * mark, the next run would see no entry and create it again.  The mark is a
+ * registry value; setting recreate: true (or renaming the rule) lifts it. */
+static int retired_key(const struct rule *rule, char **ret) {
+        return asprintf(ret, "rule-retired:%s", rule->name) < 0 ? -ENOMEM : 0;
+}
+
+static bool rule_retired(struct apply_run *run, const struct rule *rule) {
+        _cleanup_free_ char *key = NULL;
+        int64_t v = 0;
+
+        if (retired_key(rule, &key) < 0)
+                return false;
+        (void) registry_stat_get(run->ctx->reg, key, &v);
+        if (v && rule->recreate && !dry(run)) {
+                (void) registry_stat_set(run->ctx->reg, key, 0);
+                return false;
+        }
+        return v != 0 && !rule->recreate;
+}
+
+static void retire_rule(struct apply_run *run, const struct rule *rule) {
+        _cleanup_free_ char *key = NULL;
+
+        if (retired_key(rule, &key) == 0)
+                (void) registry_stat_set(run->ctx->reg, key, 1);
+}
+
 /* The rule's entry exists and is active: keep it, sweep it, or replace it. */
 static void reconcile_existing(struct apply_run *run, const struct rule *rule, struct entry *e) {
         struct policy_env env = { .now = platform_now(), .boot_id = run->ctx->boot_id, .mode = POLICY_EXPLICIT };
@@ -257,6 +285,7 @@ static void reconcile_existing(struct apply_run *run, const struct rule *rule, s
                 return;
         }
         if (!rule->recreate) {
+                retire_rule(run, rule);
                 report(run, EPHEMDIR_APPLY_SWEPT, rule, e->path, "%s", policy_reason_word(due));
                 return;
         }
@@ -267,7 +296,8 @@ static void reconcile_rule(struct apply_run *run, const struct rule *rule) {
         struct entry *e = find_entry(run, rule->name);
 
         if (!e) {
-                (void) create_for_rule(run, rule, false);
+                if (!rule_retired(run, rule))
+                        (void) create_for_rule(run, rule, false);
                 return;
         }
         if (e->state != ENTRY_ACTIVE) {
@@ -336,7 +366,9 @@ int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_ru
                 .flags = flags,
                 .cb = cb,
                 .userdata = userdata,
-                .sink = { .cb = sweep_cb, .userdata = userdata, .check_in_use = true },
+                /* Rule directories are reported as swept/recreated by apply
+                 * itself, not a second time as sweep events. */
+                .sink = { .check_in_use = true },
         };
         struct rule_set set = {};
 

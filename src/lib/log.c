@@ -5,6 +5,7 @@
 
 #include "ctx.h"
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static char *vformat(const char *fmt, va_list ap) {
         char *s = NULL;
 

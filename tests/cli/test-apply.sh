@@ -68,6 +68,9 @@ test_recreate_false_only_sweeps() {
         EPHEMDIR_TEST_CLOCK_OFFSET=600 apply --rules-only
         expect_rc 0 || return
         expect_absent "$P/c/once"
+        # ... and it stays gone on the next runs.
+        apply --rules-only
+        expect_absent "$P/c/once"
         rm -f "$R/50-y.yaml"
 }
 
