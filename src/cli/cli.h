@@ -96,6 +96,7 @@ int cmd_prune(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
 int cmd_apply(struct cli *cli, int argc, char **argv);
 int cmd_explain(struct cli *cli, int argc, char **argv);
+int cmd_tree(struct cli *cli, int argc, char **argv);
 int cmd_stats(struct cli *cli, int argc, char **argv);
 int cmd_last(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);

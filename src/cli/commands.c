@@ -22,6 +22,9 @@ const struct command cli_commands[] = {
         { "list", cmd_list, "[options]", "tracked directories, status and time left",
           "      --json              machine-readable output\n"
           "      --tag TAG           only entries with this tag\n" },
+        { "tree", cmd_tree, "[options]", "tracked directories grouped by parent, with sizes",
+          "      --json              machine-readable output\n"
+          "      --tag TAG           only entries with this tag\n" },
         { "path", cmd_path, "[options] [TARGET]",
           "print a tracked directory's path (no target: the one you stand in, else the newest)",
           "      --json              machine-readable output\n" },

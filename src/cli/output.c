@@ -159,7 +159,7 @@ json_t *info_to_json(const struct ephemdir_info *i) {
         for (char **t = i->tags; t && *t; t++)
                 json_array_append_new(tags, json_string(*t));
 
-        return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o}",
+        return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:o}",
                 "path", json_bytes(i->path),
                 "name", json_bytes(i->name),
                 "status", ephemdir_status_word(i->status),
@@ -176,6 +176,8 @@ json_t *info_to_json(const struct ephemdir_info *i) {
                 "origin", json_bytes(i->origin),
                 "lifecycle_state", i->lifecycle_state ? i->lifecycle_state : "active",
                 "original_state", i->exists ? "present" : "missing",
+                "staging_state", i->staging_exists < 0 ? json_null()
+                                 : json_string(i->staging_exists ? "present" : "missing"),
                 "name_style", name_style_word(i->name_style),
                 "staging_path", json_bytes(i->staging_path));
 }

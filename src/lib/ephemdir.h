@@ -205,7 +205,13 @@ struct ephemdir_info {
         char *origin;
         char *lifecycle_state;         /* "active", "deleting", "recovery" */
         char *staging_path;            /* NULL unless deleting/recovery */
+        int staging_exists;            /* 1 present, 0 missing, -1 no staging path or unknown */
 };
+
+/* Allocated bytes under the tracked directory at path, measured after its
+ * identity is verified, fd-relative, never across a mount, within a time and
+ * entry budget: *ret_complete is false when the figure is a lower bound. */
+int ephemdir_measure(ephemdir_ctx *ctx, const char *path, int64_t *ret_bytes, bool *ret_complete);
 
 /* All tracked entries, oldest first.  Free with ephemdir_info_free_array. */
 int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *ret_n);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Listing: registry rows plus what the disk says about each of them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "dirsize.h"
+#include "fsutil.h"
 #include "platform.h"
 #include "policy.h"
 #include "verify.h"
@@ -43,13 +47,33 @@ static enum ephemdir_status policy_status(const struct entry *e, const struct po
         return EPHEMDIR_STATUS_KEPT;
 }
 
+/* For an entry mid-deletion: does anything stand at the original path, and
+ * at the staging path?  (-1: cannot tell, e.g. untrusted parent.) */
+static void probe_names(ephemdir_ctx *ctx, const struct entry *e, bool *ret_exists, int *ret_staging) {
+        _cleanup_free_ char *parent = NULL, *name = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        *ret_exists = false;
+        *ret_staging = -1;
+        if (path_split(e->path, &parent, &name) < 0 ||
+            fs_open_trusted_dir(parent, ctx->uid, &fd, NULL, NULL) < 0)
+                return;
+        *ret_exists = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        if (e->staging_path) {
+                const char *slash = strrchr(e->staging_path, '/');
+                *ret_staging = fstatat(fd, slash ? slash + 1 : e->staging_path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        }
+}
+
 static enum ephemdir_status entry_status(ephemdir_ctx *ctx, const struct entry *e,
-                                         const struct policy_env *env, bool *ret_exists) {
+                                         const struct policy_env *env, bool *ret_exists, int *ret_staging) {
         *ret_exists = true;
-        if (e->state == ENTRY_DELETING)
-                return EPHEMDIR_STATUS_DELETING;
-        if (e->state == ENTRY_RECOVERY)
-                return EPHEMDIR_STATUS_RECOVERY;
+        *ret_staging = -1;
+        if (e->state != ENTRY_ACTIVE) {
+                probe_names(ctx, e, ret_exists, ret_staging);
+                return e->state == ENTRY_DELETING ? EPHEMDIR_STATUS_DELETING : EPHEMDIR_STATUS_RECOVERY;
+        }
 
         int r = verify_entry(ctx, e, VERIFY_SKIP_GUARD | VERIFY_ALLOW_LEGACY, NULL, NULL);
         switch (r) {
@@ -123,7 +147,7 @@ static int fill_info(ephemdir_ctx *ctx, const struct entry *e, const struct poli
                 .max_size = e->max_size,
                 .name_style = e->name_style,
         };
-        i->status = entry_status(ctx, e, env, &i->exists);
+        i->status = entry_status(ctx, e, env, &i->exists, &i->staging_exists);
         i->path = strdup_or_null(e->path, &oom);
         i->name = strdup_or_null(e->name, &oom);
         i->parent = strdup_or_null(e->parent, &oom);
@@ -136,6 +160,31 @@ static int fill_info(ephemdir_ctx *ctx, const struct entry *e, const struct poli
                 info_done(i);
                 return -ENOMEM;
         }
+        return 0;
+}
+
+int ephemdir_measure(ephemdir_ctx *ctx, const char *path, int64_t *ret_bytes, bool *ret_complete) {
+        static const struct dirsize_budget budget = {
+                .max_entries = POLICY_SIZE_MAX_ENTRIES,
+                .max_usec = POLICY_SIZE_MAX_USEC,
+        };
+        _cleanup_close_ int dir_fd = -1;
+        struct dirsize_result res;
+        struct entry e = {};
+
+        ctx_clear_error(ctx);
+        int r = registry_get_by_path(ctx->reg, path, &e);
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s is not tracked", path);
+        r = e.state == ENTRY_ACTIVE ? verify_entry(ctx, &e, VERIFY_SKIP_GUARD, NULL, &dir_fd) : -EBUSY;
+        entry_done(&e);
+        if (r < 0)
+                return r;
+        r = dirsize_measure(dir_fd, &budget, &res);
+        if (r < 0)
+                return r;
+        *ret_bytes = (int64_t) res.bytes;
+        *ret_complete = res.complete;
         return 0;
 }
 

@@ -285,6 +285,53 @@ test_corrupt_registry_fails_clearly_and_changes_nothing() {
         "$EPHEMDIR" rm "$d"
 }
 
+test_tree_groups_by_parent_with_measured_sizes() {
+        mkdir -p "$W/ta" "$W/tb"
+        local a b
+        a=$("$EPHEMDIR" new -p "$W/ta" --tag tt)
+        b=$("$EPHEMDIR" new -p "$W/tb" --tag tt)
+        head -c 200000 /dev/zero >"$a/data"
+        run tree --plain --tag tt
+        expect_rc 0 || return
+        case "$out" in *"$W/ta  (1 directory"*) ;; *) fail "no group for ta: $out" ;; esac
+        "$EPHEMDIR" tree --json --tag tt | python3 -c '
+import json, sys
+g = {x["parent"]: x for x in json.load(sys.stdin)}
+a = g[sys.argv[1]]["entries"][0]
+assert a["size_bytes"] >= 200000 and a["size_complete"] is True, a
+assert g[sys.argv[2]]["entries"][0]["size_bytes"] < 200000
+' "$W/ta" "$W/tb" || fail "tree --json sizes"
+        "$EPHEMDIR" rm "$a" "$b"
+}
+
+test_no_color_and_pipes_never_get_escape_sequences() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1h)
+        run list --color always
+        case "$out" in *$'\033['*) ;; *) fail "--color always has no colour" ;; esac
+        NO_COLOR=1 run list
+        case "$out" in *$'\033['*) fail "NO_COLOR ignored" ;; esac
+        run list
+        case "$out" in *$'\033['*) fail "colour written to a pipe" ;; esac
+        run list --json --color always
+        case "$out" in *$'\033['*) fail "colour inside JSON" ;; esac
+        run list --color sometimes
+        expect_rc 2
+        "$EPHEMDIR" rm "$d"
+}
+
+test_description_and_tags_are_validated() {
+        local long
+        long=$(head -c 300 /dev/zero | tr '\0' x)
+        run new -p "$W" --desc "$long"
+        expect_rc 2
+        run new -p "$W" --desc "$(printf 'a\tb')"
+        expect_rc 2
+        run new -p "$W" $(for i in $(seq 1 17); do printf -- '--tag t%s ' "$i"; done)
+        expect_rc 2
+        expect_err_contains "tags"
+}
+
 test_help_and_version() {
         run --version
         expect_rc 0

@@ -23,6 +23,11 @@ test_crash_at_every_deletion_step_is_finished_by_the_next_sweep() {
                 EPHEMDIR_TEST_CLOCK_OFFSET=600 crash "$point" sweep
                 state=$(json_field "$d" lifecycle_state)
                 [ "$state" = deleting ] || fail "$point: entry is [$state], not deleting (untracked mid-deletion?)"
+                case $point in
+                after-rename|mid-delete)
+                        [ "$(json_field "$d" staging_state)" = present ] || fail "$point: staging_state not present"
+                        [ "$(json_field "$d" original_state)" = missing ] || fail "$point: original_state not missing" ;;
+                esac
                 EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >/dev/null 2>&1 || true
                 # Recovery may release a pre-rename claim; the same sweep then deletes.
                 EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >/dev/null 2>&1 || true
