@@ -2,6 +2,7 @@
 /* ephemdir explain / stats / last: read-only questions about the registry. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "format.h"
@@ -178,6 +179,55 @@ int cmd_last(struct cli *cli, int argc, char **argv) {
         return print_dir(d, json);
 }
 
+/* Scheduled cleanup: which of our timers are installed and enabled for
+ * this user (read from the unit directory; the manager is not asked). */
+static const char *const timers[] = { "ephemdir-sweep.timer", "ephemdir-apply.timer" };
+
+static char *user_unit_dir(void) {
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        char *p = NULL;
+
+        if (xdg && xdg[0] == '/')
+                return asprintf(&p, "%s/systemd/user", xdg) < 0 ? NULL : p;
+        if (home && home[0] == '/')
+                return asprintf(&p, "%s/.config/systemd/user", home) < 0 ? NULL : p;
+        return NULL;
+}
+
+static int timer_state(const char *dir, const char *timer) {
+        char path[4096];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/timers.target.wants/%s", dir ? dir : "", timer);
+        if (dir && lstat(path, &st) == 0)
+                return 2;   /* enabled (by the user) */
+        snprintf(path, sizeof(path), "%s/%s", dir ? dir : "", timer);
+        return dir && lstat(path, &st) == 0 ? 1 : 0;
+}
+
+static json_t *service_json(void) {
+        char *dir = user_unit_dir();
+        json_t *o = json_object();
+
+        for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+                static const char *const words[] = { "absent", "installed", "enabled" };
+                json_object_set_new(o, timers[i], json_string(words[timer_state(dir, timers[i])]));
+        }
+        free(dir);
+        return o;
+}
+
+static void print_service_state(void) {
+        char *dir = user_unit_dir();
+
+        for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+                int s = timer_state(dir, timers[i]);
+                printf("%-15s %s: %s\n", i == 0 ? "scheduled" : "", timers[i],
+                       s == 2 ? "enabled" : s == 1 ? "installed, not enabled" : "not installed for you");
+        }
+        free(dir);
+}
+
 int cmd_doctor(struct cli *cli, int argc, char **argv) {
         struct ephemdir_doctor d;
         bool json = false;
@@ -194,14 +244,18 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
         if (r < 0)
                 return cli_fail(cli, r);
         if (json) {
-                json_t *j = json_pack("{s:o, s:s, s:o, s:s, s:i, s:o, s:b, s:s, s:s, s:b}",
+                json_t *j = json_pack("{s:o, s:s, s:o, s:s, s:i, s:o, s:b, s:s, s:s, s:b, s:{s:b, s:I, s:I}, s:o}",
                                       "data_dir", json_bytes(d.data_dir), "data_dir_source", d.data_dir_source,
                                       "config_dir", json_bytes(d.config_dir), "config_dir_source", d.config_dir_source,
                                       "schema_version", d.schema_version,
                                       "mount_id_method", d.mount_id_method ? json_string(d.mount_id_method) : json_null(),
                                       "deletion_possible", d.mount_id_method != NULL,
                                       "boot_id", d.boot_id, "boot_id_source", d.boot_id_source,
-                                      "test_hooks", d.test_hooks);
+                                      "test_hooks", d.test_hooks,
+                                      "inuse_probe", "complete", d.inuse_complete,
+                                      "processes", (json_int_t) d.inuse_processes,
+                                      "hidden", (json_int_t) d.inuse_hidden,
+                                      "service", service_json());
                 r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
                 json_decref(j);
         } else {
@@ -212,6 +266,10 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
                 printf("mount ids       %s\n", d.mount_id_method ? d.mount_id_method
                                                                   : "unavailable: ephemdir will not delete anything");
                 printf("boot id         %s (from %s)\n", d.boot_id, d.boot_id_source);
+                printf("in-use probe    /proc: %zu processes inspected%s%s\n", d.inuse_processes,
+                       d.inuse_hidden ? ", some hidden by the kernel (not seen)" : "",
+                       d.inuse_complete ? "" : "; INCOMPLETE: keep-while-in-use directories are deferred");
+                print_service_state();
                 if (d.test_hooks)
                         printf("test hooks      compiled in (EPHEMDIR_TEST_*, EPHEMDIR_FAULT)\n");
                 free(data);

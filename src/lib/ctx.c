@@ -6,6 +6,7 @@
 #include "buildconf.h"
 #include "ctx.h"
 #include "fsutil.h"
+#include "inuse.h"
 #include "platform.h"
 #include "registry.h"
 
@@ -115,6 +116,15 @@ int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret) {
                 .boot_id_source = ctx->boot_id_source,
                 .test_hooks = EPHEMDIR_TEST_HOOKS,
         };
+        struct inuse_snapshot *snap = NULL;
+        if (inuse_scan(ctx->uid, &snap) == 0) {
+                struct inuse_stats st;
+                inuse_snapshot_stats(snap, &st);
+                ret->inuse_complete = st.complete;
+                ret->inuse_processes = st.processes;
+                ret->inuse_hidden = st.hidden;
+                inuse_snapshot_free(snap);
+        }
         return 0;
 }
 

@@ -356,6 +356,9 @@ struct ephemdir_doctor {
         const char *boot_id;
         const char *boot_id_source;      /* /proc/sys/kernel/random/boot_id, test-hook */
         bool test_hooks;                 /* built with -Dtest_hooks=true */
+        bool inuse_complete;             /* the in-use probe can see all your processes */
+        size_t inuse_processes;          /* processes it inspected */
+        size_t inuse_hidden;             /* yours the kernel hides (non-dumpable) */
 };
 int ephemdir_doctor(ephemdir_ctx *ctx, struct ephemdir_doctor *ret);
 

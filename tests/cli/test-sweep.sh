@@ -267,7 +267,15 @@ assert d["data_dir"] == os.environ["EPHEMDIR_DATA_DIR"], d
 assert d["data_dir_source"] == "EPHEMDIR_DATA_DIR", d
 assert d["mount_id_method"] in ("statx", "fdinfo"), d
 assert d["deletion_possible"] is True and d["schema_version"] >= 1
+assert isinstance(d["inuse_probe"]["complete"], bool) and d["inuse_probe"]["processes"] > 0, d
+assert d["service"]["ephemdir-sweep.timer"] == "absent", d
 ' || fail "doctor --json: $out"
+        "$EPHEMDIR" install-service --no-enable >/dev/null 2>&1 || return 0   # untrusted build tree: see test-service
+        run doctor --json
+        printf '%s' "$out" | python3 -c '
+import json, sys
+assert json.load(sys.stdin)["service"]["ephemdir-sweep.timer"] == "installed"' || fail "doctor does not see the installed timer"
+        "$EPHEMDIR" uninstall-service >/dev/null 2>&1 || true
 }
 
 test_tag_limits_sweep_and_keep() {
