@@ -99,6 +99,29 @@ test_services_run_ephemdir_apply_from_the_configured_bindir() {
                 fail "system ExecStart: $(grep ExecStart "$BUILT/ephemdir-apply-system.service")"
 }
 
+# The user service's ExecStart, run as written (its program mapped to the
+# build's ephemdir-apply, as `meson install` would place it), does the job:
+# declared directories appear and due ad-hoc ones are swept.
+test_the_services_execstart_as_written_does_the_work() {
+        [ -n "${EPHEMDIR_APPLY:-}" ] || { echo "(no ephemdir-apply binary: skipped)"; return 0; }
+        [ "${EPHEMDIR_TEST_HOOKS:-0}" = 1 ] || { echo "(no test hooks: skipped)"; return 0; }
+        local line prog args d
+        line=$(sed -n 's/^ExecStart=//p' "$BUILT/ephemdir-apply.service")
+        read -r prog args <<<"$line"
+        [ "$(basename "$prog")" = ephemdir-apply ] || { fail "unexpected ExecStart: $line"; return; }
+        mkdir -p "$EPHEMDIR_CONFIG_DIR/rules.d" "$W/declared"
+        chmod 700 "$EPHEMDIR_CONFIG_DIR" "$EPHEMDIR_CONFIG_DIR/rules.d"
+        printf 'version: 1\ndirectories:\n  - name: from-unit\n    parent: %s\n' "$W/declared" \
+                >"$EPHEMDIR_CONFIG_DIR/rules.d/50-unit.yaml"
+        chmod 600 "$EPHEMDIR_CONFIG_DIR/rules.d/50-unit.yaml"
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        # shellcheck disable=SC2086
+        (cd / && EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR_APPLY" $args) >/dev/null ||
+                fail "the ExecStart command failed"
+        [ -d "$W/declared/from-unit" ] || fail "the declared directory was not created"
+        expect_absent "$d"
+}
+
 test_hardening_never_hides_a_tracked_directory() {
         local f key
         for f in ephemdir-apply.service ephemdir-apply-system.service; do
