@@ -44,7 +44,7 @@ static size_t name_width(const struct ephemdir_info *items, size_t n) {
 
 static void print_table(const struct cli *cli, const struct ephemdir_info *items, size_t n, const char *tag) {
         struct style st;
-        char text[96];
+        char text[160];
         size_t w = name_width(items, n);
 
         style_init(&st, cli, stdout);

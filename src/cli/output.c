@@ -77,7 +77,22 @@ const char *color_reset(const struct style *st) {
         return st->color ? "\033[0m" : "";
 }
 
+static void status_words(const struct ephemdir_info *i, char *buf, size_t n);
+
+/* Status words, plus who holds a keep-while-in-use directory. */
 void status_text(const struct ephemdir_info *i, char *buf, size_t n) {
+        char base[96];
+
+        status_words(i, base, sizeof(base));
+        if (i->in_use_pid > 0)
+                snprintf(buf, n, "%s; in use by %d (%s)", base, i->in_use_pid, i->in_use_comm);
+        else if (i->in_use_pid < 0)
+                snprintf(buf, n, "%s; in use: unknown", base);
+        else
+                snprintf(buf, n, "%s", base);
+}
+
+static void status_words(const struct ephemdir_info *i, char *buf, size_t n) {
         char t[64];
 
         switch (i->status) {
@@ -154,12 +169,21 @@ json_t *json_bytes(const char *s) {
         return j;
 }
 
+/* null: not held (or not asked); "unknown"; or who holds it. */
+static json_t *in_use_json(const struct ephemdir_info *i) {
+        if (i->in_use_pid < 0)
+                return json_string("unknown");
+        if (i->in_use_pid == 0)
+                return json_null();
+        return json_pack("{s:i, s:o}", "pid", i->in_use_pid, "comm", json_bytes(i->in_use_comm));
+}
+
 json_t *info_to_json(const struct ephemdir_info *i) {
         json_t *tags = json_array();
         for (char **t = i->tags; t && *t; t++)
                 json_array_append_new(tags, json_string(*t));
 
-        return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:o}",
+        return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:s, s:o}",
                 "path", json_bytes(i->path),
                 "name", json_bytes(i->name),
                 "status", ephemdir_status_word(i->status),
@@ -178,6 +202,7 @@ json_t *info_to_json(const struct ephemdir_info *i) {
                 "original_state", i->exists ? "present" : "missing",
                 "staging_state", i->staging_exists < 0 ? json_null()
                                  : json_string(i->staging_exists ? "present" : "missing"),
+                "in_use", in_use_json(i),
                 "name_style", name_style_word(i->name_style),
                 "staging_path", json_bytes(i->staging_path));
 }

@@ -206,6 +206,10 @@ struct ephemdir_info {
         char *lifecycle_state;         /* "active", "deleting", "recovery" */
         char *staging_path;            /* NULL unless deleting/recovery */
         int staging_exists;            /* 1 present, 0 missing, -1 no staging path or unknown */
+        /* keep_while_in_use entries: >0 the pid holding something inside,
+         * 0 nothing seen, -1 cannot tell (deletion would be deferred). */
+        int in_use_pid;
+        char in_use_comm[17];
 };
 
 /* Allocated bytes under the tracked directory at path, measured after its

@@ -7,6 +7,7 @@
 
 #include "dirsize.h"
 #include "fsutil.h"
+#include "inuse.h"
 #include "platform.h"
 #include "policy.h"
 #include "verify.h"
@@ -194,6 +195,30 @@ void ephemdir_info_free_array(struct ephemdir_info *items, size_t n) {
         free(items);
 }
 
+/* One /proc scan for the whole listing, and only when some entry asks for
+ * in-use protection. */
+static void fill_in_use(ephemdir_ctx *ctx, struct ephemdir_info *items, size_t n) {
+        _cleanup_(inuse_snapshot_freep) struct inuse_snapshot *snap = NULL;
+        bool scanned = false;
+
+        for (size_t i = 0; i < n; i++) {
+                struct ephemdir_info *it = &items[i];
+                if (!it->keep_while_in_use || !it->exists || streq(it->lifecycle_state, "deleting"))
+                        continue;
+                if (!scanned) {
+                        scanned = true;
+                        if (inuse_scan(ctx->uid, &snap) < 0)
+                                snap = NULL;
+                }
+                const char *paths[] = { it->path };
+                pid_t pid = 0;
+                enum inuse_verdict v = snap ? inuse_check(snap, paths, 1, &pid, it->in_use_comm) : INUSE_UNKNOWN;
+                it->in_use_pid = v == INUSE_BUSY ? (int) pid : v == INUSE_UNKNOWN ? -1 : 0;
+                if (v != INUSE_BUSY)
+                        it->in_use_comm[0] = 0;
+        }
+}
+
 int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *ret_n) {
         /* As a scheduled sweep would judge, minus next-sweep entries, which
          * are shown as waiting for it rather than as overdue. */
@@ -219,6 +244,7 @@ int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *r
                 }
         }
         entry_free_array(rows, n);
+        fill_in_use(ctx, items, n);
         ctx_clear_error(ctx);
         *ret_items = items;
         *ret_n = n;

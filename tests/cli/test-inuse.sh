@@ -17,6 +17,11 @@ x = json.load(sys.stdin)
 assert "in-use" in x["blocked_by"], x
 assert any(c["check"] == "in-use" and ("pid " + sys.argv[1]) in c["detail"] for c in x["decision"]), x
 ' "$pid" || fail "$what: explain does not name pid $pid"
+        "$EPHEMDIR" list --json | python3 -c '
+import json, sys
+e = [e for e in json.load(sys.stdin) if e["path"] == sys.argv[1]][0]
+assert isinstance(e["in_use"], dict) and e["in_use"]["pid"] == int(sys.argv[2]), e["in_use"]
+' "$d" "$pid" || fail "$what: list does not show who holds it"
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         later sweep -v >/dev/null 2>"$T/sweep.err" || true
