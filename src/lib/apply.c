@@ -38,10 +38,22 @@ struct apply_run {
         ephemdir_apply_fn cb;
         void *userdata;
         struct sweep_sink sink;
+        char last_block[256];    /* why the last rule deletion did not happen */
         struct ephemdir_apply_summary sum;
         struct entry *rows;
         size_t n_rows;
 };
+
+/* Deletions of rule directories report through apply's own events; keep
+ * only the reason a deletion was held back, for the BLOCKED report. */
+static void remember_block(const struct ephemdir_event *ev, void *userdata) {
+        struct apply_run *run = userdata;
+
+        if (ev->kind == EPHEMDIR_EVENT_REMOVED)
+                return;
+        snprintf(run->last_block, sizeof(run->last_block), "%s%s%s", ev->reason,
+                 ev->detail && *ev->detail ? ": " : "", ev->detail ? ev->detail : "");
+}
 
 static bool dry(const struct apply_run *run) {
         return run->flags & EPHEMDIR_APPLY_DRY_RUN;
@@ -278,10 +290,11 @@ static void reconcile_existing(struct apply_run *run, const struct rule *rule, s
                        "%s", policy_reason_word(due));
                 return;
         }
+        run->last_block[0] = 0;
         r = deletion_run(run->ctx, e, policy_reason_word(due), "swept", &run->sink);
         if (r < 0) {
                 report(run, EPHEMDIR_APPLY_BLOCKED, rule, e->path, "due (%s) but not removed: %s",
-                       policy_reason_word(due), ephemdir_last_error(run->ctx));
+                       policy_reason_word(due), *run->last_block ? run->last_block : ephemdir_last_error(run->ctx));
                 return;
         }
         if (!rule->recreate) {
@@ -368,8 +381,9 @@ int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_ru
                 .userdata = userdata,
                 /* Rule directories are reported as swept/recreated by apply
                  * itself, not a second time as sweep events. */
-                .sink = { .check_in_use = true },
+                .sink = { .cb = remember_block, .check_in_use = true },
         };
+        run.sink.userdata = &run;
         struct rule_set set = {};
 
         ctx_clear_error(ctx);
