@@ -163,3 +163,15 @@ int cli_check_args(const struct cli *cli, int argc, char **argv, int min, int ma
                 return cli_usage(cli, "unexpected argument '%s'", argv[optind + max]);
         return -1;
 }
+
+ephemdir_ctx *cli_start(struct cli *cli, int argc, char **argv, int min, int max, int *ret_exit) {
+        int r = cli_check_args(cli, argc, argv, min, max);
+        if (r >= 0) {
+                *ret_exit = r;
+                return NULL;
+        }
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                *ret_exit = EXIT_FAIL;
+        return ctx;
+}

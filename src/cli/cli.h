@@ -86,6 +86,10 @@ bool cli_parse_int(const struct cli *cli, const char *what, const char *s, int m
 /* At most `max` positional arguments remain; else a usage error (2). */
 int cli_check_args(const struct cli *cli, int argc, char **argv, int min, int max);
 
+/* The common start of a command after its options: operand count checked,
+ * library context open.  NULL: *ret_exit is the exit code to return. */
+ephemdir_ctx *cli_start(struct cli *cli, int argc, char **argv, int min, int max, int *ret_exit);
+
 int cmd_new(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_path(struct cli *cli, int argc, char **argv);

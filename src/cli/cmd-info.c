@@ -93,12 +93,9 @@ int cmd_explain(struct cli *cli, int argc, char **argv) {
         int r = parse_json_only(cli, "explain", argc, argv, &json);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 0, 1);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 1, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_explain(ctx, optind < argc ? argv[optind] : NULL, &x);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -120,12 +117,9 @@ int cmd_stats(struct cli *cli, int argc, char **argv) {
         int r = parse_json_only(cli, "stats", argc, argv, &json);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_stats(ctx, &s);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -167,12 +161,9 @@ int cmd_last(struct cli *cli, int argc, char **argv) {
         int r = parse_json_only(cli, "last", argc, argv, &json);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_last(ctx, &d);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -234,12 +225,9 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
         int r = parse_json_only(cli, "doctor", argc, argv, &json);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_doctor(ctx, &d);
         if (r < 0)
                 return cli_fail(cli, r);

@@ -12,20 +12,11 @@ enum {
         OPT_TAG = OPT_FIRST_COMMAND_OPTION,
 };
 
-static bool has_tag(const struct ephemdir_info *i, const char *tag) {
-        if (!tag)
-                return true;
-        for (char **t = i->tags; t && *t; t++)
-                if (strcmp(*t, tag) == 0)
-                        return true;
-        return false;
-}
-
 static int print_json(const struct ephemdir_info *items, size_t n, const char *tag) {
         json_t *arr = json_array();
 
         for (size_t i = 0; i < n; i++)
-                if (has_tag(&items[i], tag))
+                if (info_has_tag(&items[i], tag))
                         json_array_append_new(arr, info_to_json(&items[i]));
         int r = json_print(arr, stdout);
         json_decref(arr);
@@ -49,7 +40,7 @@ static void print_table(const struct cli *cli, const struct ephemdir_info *items
 
         style_init(&st, cli, stdout);
         for (size_t i = 0; i < n; i++) {
-                if (!has_tag(&items[i], tag))
+                if (!info_has_tag(&items[i], tag))
                         continue;
                 char *name = printable(items[i].name);
                 char *path = printable_path(items[i].path);
@@ -82,13 +73,9 @@ int cmd_list(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("list"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_list(ctx, &items, &n);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -117,13 +104,9 @@ int cmd_path(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("path"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 0, 1);
-        if (r >= 0)
-                return r;
-
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 1, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         const char *target = optind < argc ? argv[optind] : NULL;
         r = ephemdir_resolve(ctx, target, &d);
         /* Outside any managed directory, a bare `path` means the newest one. */

@@ -69,12 +69,9 @@ int cmd_keep(struct cli *cli, int argc, char **argv) {
                 return for_each_target(cli, argc, argv, ephemdir_keep, "kept");
 
         /* --tag T: every active entry labelled T, and no targets. */
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_keep_tag(ctx, tag);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -123,12 +120,9 @@ int cmd_prune(struct cli *cli, int argc, char **argv) {
         int r = parse_plain(cli, "prune", argc, argv);
         if (r >= 0)
                 return r;
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_prune(ctx);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -151,12 +145,9 @@ int cmd_recover(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("recover"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 0, 1);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 1, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_recover(ctx, optind < argc ? argv[optind] : NULL, forget);
         if (r < 0)
                 return cli_fail(cli, r);

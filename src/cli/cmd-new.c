@@ -117,13 +117,9 @@ int cmd_new(struct cli *cli, int argc, char **argv) {
                                 return r;
                 }
         }
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_new(ctx, &o, &d);
         if (r < 0)
                 return cli_fail(cli, r);

@@ -25,15 +25,6 @@ static int by_parent_then_name(const void *a, const void *b) {
         return c ? c : strcmp(x->info->name, y->info->name);
 }
 
-static bool has_tag(const struct ephemdir_info *i, const char *tag) {
-        if (!tag)
-                return true;
-        for (char **t = i->tags; t && *t; t++)
-                if (strcmp(*t, tag) == 0)
-                        return true;
-        return false;
-}
-
 static void size_text(const struct sized *s, bool utf8, char *buf, size_t n) {
         char t[32];
 
@@ -129,12 +120,9 @@ int cmd_tree(struct cli *cli, int argc, char **argv) {
                 else if ((r = cli_common_option(cli, cli_find_command("tree"), c, optarg)) >= 0)
                         return r;
         }
-        r = cli_check_args(cli, argc, argv, 0, 0);
-        if (r >= 0)
-                return r;
-        ephemdir_ctx *ctx = cli_ctx(cli);
+        ephemdir_ctx *ctx = cli_start(cli, argc, argv, 0, 0, &r);
         if (!ctx)
-                return EXIT_FAIL;
+                return r;
         r = ephemdir_list(ctx, &items, &n);
         if (r < 0)
                 return cli_fail(cli, r);
@@ -144,7 +132,7 @@ int cmd_tree(struct cli *cli, int argc, char **argv) {
                 return cli_fail(cli, -ENOMEM);
         }
         for (size_t i = 0; i < n; i++) {
-                if (!has_tag(&items[i], tag))
+                if (!info_has_tag(&items[i], tag))
                         continue;
                 v[m] = (struct sized) { .info = &items[i], .bytes = -1 };
                 if (items[i].exists && ephemdir_measure(ctx, items[i].path, &v[m].bytes, &v[m].complete) < 0)

@@ -231,3 +231,12 @@ char *printable_path(const char *path) {
         free(esc);
         return t;
 }
+
+bool info_has_tag(const struct ephemdir_info *i, const char *tag) {
+        if (!tag)
+                return true;
+        for (char **t = i->tags; t && *t; t++)
+                if (strcmp(*t, tag) == 0)
+                        return true;
+        return false;
+}

@@ -36,5 +36,8 @@ int json_print(json_t *j, FILE *out);
 char *printable(const char *s);
 char *printable_path(const char *path);
 
+/* Does the entry carry tag?  (NULL tag: any entry.) */
+bool info_has_tag(const struct ephemdir_info *i, const char *tag);
+
 const char *cleanup_word(enum ephemdir_cleanup c);
 const char *name_style_word(enum ephemdir_name_style s);

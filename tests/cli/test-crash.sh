@@ -80,12 +80,14 @@ test_staging_replaced_during_crash_is_parked_not_deleted() {
 test_two_concurrent_sweeps_delete_each_directory_exactly_once() {
         local i n=200 dirs=() c="$W/concurrent"
         mkdir "$c"
+        # A lifetime far longer than creating them takes on a slow machine,
+        # so the lazy sweep inside `new` cannot take any of them early.
         for i in $(seq 1 $n); do
-                dirs+=("$("$EPHEMDIR" new -p "$c" --lifetime 1m)")
+                dirs+=("$("$EPHEMDIR" new -p "$c" --lifetime 1h)")
         done
-        EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >"$T/s1" 2>"$T/e1" &
+        EPHEMDIR_TEST_CLOCK_OFFSET=7200 "$EPHEMDIR" sweep >"$T/s1" 2>"$T/e1" &
         local p1=$!
-        EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >"$T/s2" 2>"$T/e2" &
+        EPHEMDIR_TEST_CLOCK_OFFSET=7200 "$EPHEMDIR" sweep >"$T/s2" 2>"$T/e2" &
         local p2=$!
         wait $p1 || fail "sweep 1 failed: $(cat "$T/e1")"
         wait $p2 || fail "sweep 2 failed: $(cat "$T/e2")"
