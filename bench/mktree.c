@@ -4,9 +4,15 @@
  *
  *   ephemdir-bench-mktree DIR TOPS LEAVES FILES SIZE
  *
+ *   ephemdir-bench-mktree --deep DIR LEVELS
+ *
  * Creates DIR/dNN/dNNN/fNNN: TOPS directories, each holding LEAVES leaf
- * directories of FILES regular files of SIZE bytes.  DIR must already exist
- * (it may be a tracked ephemdir directory: its marker is left alone).
+ * directories of FILES regular files of SIZE bytes.  With --deep, creates
+ * DIR/d/d/.../d instead, LEVELS directories nested in one another: deeper
+ * than PATH_MAX allows a path to be, so each level is made relative to the
+ * fd of the one above, and only two fds are open at a time.  DIR must
+ * already exist (it may be a tracked ephemdir directory: its marker is left
+ * alone).
  *
  * Building the tree is not part of any measurement, but a shell loop would
  * make a 100,000-file run take minutes, so it is done here with *at() calls
@@ -129,12 +135,36 @@ static int parse_shape(char **argv, struct tree_shape *t) {
         return 0;
 }
 
+static int make_deep(const char *dir, const char *levels_arg) {
+        unsigned long levels;
+
+        if (parse_count(levels_arg, 10000000, &levels) < 0)
+                return 2;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                fail("open", dir);
+                return 1;
+        }
+        for (unsigned long i = 0; i < levels; i++) {
+                int next = make_dir(fd, "d");
+                close(fd);
+                if (next < 0)
+                        return 1;
+                fd = next;
+        }
+        close(fd);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static char payload[MAX_FILE_SIZE];
         struct tree_shape t = { .payload = payload };
 
+        if (argc == 4 && strcmp(argv[1], "--deep") == 0)
+                return make_deep(argv[2], argv[3]);
         if (argc != 6) {
-                fprintf(stderr, "Usage: ephemdir-bench-mktree DIR TOPS LEAVES FILES SIZE\n");
+                fprintf(stderr, "Usage: ephemdir-bench-mktree DIR TOPS LEAVES FILES SIZE\n"
+                                "       ephemdir-bench-mktree --deep DIR LEVELS\n");
                 return 2;
         }
         if (parse_shape(argv + 2, &t) < 0)
