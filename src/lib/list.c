@@ -67,7 +67,41 @@ static void probe_names(ephemdir_ctx *ctx, const struct entry *e, bool *ret_exis
         }
 }
 
-static enum ephemdir_status entry_status(ephemdir_ctx *ctx, const struct entry *e,
+/* Entries mostly share a few parents: walk each trusted parent chain once
+ * per listing instead of once per entry. */
+struct parent_cache {
+        char *path;
+        int fd;         /* or a negative errno from the walk */
+};
+
+static void parent_cache_done(struct parent_cache *c) {
+        free(c->path);
+        if (c->fd >= 0)
+                safe_close(c->fd);
+        *c = (struct parent_cache) { .fd = -EBADF };
+}
+
+static int cached_parent(ephemdir_ctx *ctx, struct parent_cache *c, const char *path) {
+        _cleanup_free_ char *parent = NULL, *name = NULL;
+
+        if (path_split(path, &parent, &name) < 0)
+                return -EPERM;
+        if (c->path && streq(c->path, parent))
+                return c->fd;
+        parent_cache_done(c);
+        int r = fs_open_trusted_dir(parent, ctx->uid, &c->fd, NULL, NULL);
+        if (r < 0)
+                c->fd = r == -ELOOP ? -EPERM : r;
+        c->path = TAKE_PTR(parent);
+        return c->fd;
+}
+
+static int verify_cached(ephemdir_ctx *ctx, struct parent_cache *c, const struct entry *e) {
+        int fd = cached_parent(ctx, c, e->path);
+        return fd < 0 ? fd : verify_entry_in(e, VERIFY_SKIP_GUARD | VERIFY_ALLOW_LEGACY, fd, NULL);
+}
+
+static enum ephemdir_status entry_status(ephemdir_ctx *ctx, struct parent_cache *pc, const struct entry *e,
                                          const struct policy_env *env, bool *ret_exists, int *ret_staging) {
         *ret_exists = true;
         *ret_staging = -1;
@@ -76,7 +110,7 @@ static enum ephemdir_status entry_status(ephemdir_ctx *ctx, const struct entry *
                 return e->state == ENTRY_DELETING ? EPHEMDIR_STATUS_DELETING : EPHEMDIR_STATUS_RECOVERY;
         }
 
-        int r = verify_entry(ctx, e, VERIFY_SKIP_GUARD | VERIFY_ALLOW_LEGACY, NULL, NULL);
+        int r = verify_cached(ctx, pc, e);
         switch (r) {
         case 0:
                 break;
@@ -134,8 +168,8 @@ static void info_done(struct ephemdir_info *i) {
         free(i->staging_path);
 }
 
-static int fill_info(ephemdir_ctx *ctx, const struct entry *e, const struct policy_env *env,
-                     struct ephemdir_info *i) {
+static int fill_info(ephemdir_ctx *ctx, struct parent_cache *pc, const struct entry *e,
+                     const struct policy_env *env, struct ephemdir_info *i) {
         bool oom = false;
 
         *i = (struct ephemdir_info) {
@@ -148,7 +182,7 @@ static int fill_info(ephemdir_ctx *ctx, const struct entry *e, const struct poli
                 .max_size = e->max_size,
                 .name_style = e->name_style,
         };
-        i->status = entry_status(ctx, e, env, &i->exists, &i->staging_exists);
+        i->status = entry_status(ctx, pc, e, env, &i->exists, &i->staging_exists);
         i->path = strdup_or_null(e->path, &oom);
         i->name = strdup_or_null(e->name, &oom);
         i->parent = strdup_or_null(e->parent, &oom);
@@ -235,14 +269,17 @@ int ephemdir_list(ephemdir_ctx *ctx, struct ephemdir_info **ret_items, size_t *r
                 entry_free_array(rows, n);
                 return -ENOMEM;
         }
+        struct parent_cache pc = { .fd = -EBADF };
         for (size_t i = 0; i < n; i++) {
-                r = fill_info(ctx, &rows[i], &env, &items[i]);
+                r = fill_info(ctx, &pc, &rows[i], &env, &items[i]);
                 if (r < 0) {
+                        parent_cache_done(&pc);
                         ephemdir_info_free_array(items, i);
                         entry_free_array(rows, n);
                         return r;
                 }
         }
+        parent_cache_done(&pc);
         entry_free_array(rows, n);
         fill_in_use(ctx, items, n);
         ctx_clear_error(ctx);

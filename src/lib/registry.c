@@ -99,7 +99,9 @@ static const char *const migrations[] = {
         "CREATE INDEX dirs_by_max_size ON dirs(state, max_size);"
         "CREATE INDEX dirs_by_parent ON dirs(parent);"
         /* "last" and per-state listings, oldest or newest first. */
-        "CREATE INDEX dirs_by_created ON dirs(state, created_at);",
+        "CREATE INDEX dirs_by_created ON dirs(state, created_at);"
+        /* list: every entry oldest first, without a temporary sort. */
+        "CREATE INDEX dirs_by_age ON dirs(created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int) ELEMENTSOF(migrations))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -74,6 +75,27 @@ static int check_not_mount_point(int parent_fd, int dir_fd) {
         return parent_mnt == dir_mnt ? 0 : -EXDEV;
 }
 
+int verify_entry_in(const struct entry *e, unsigned flags, int parent_fd, int *ret_dir_fd) {
+        _cleanup_close_ int dir_fd = -1;
+        const char *slash = strrchr(e->path, '/');
+        int r;
+
+        r = open_entry_dir(parent_fd, slash ? slash + 1 : e->path, e, &dir_fd);
+        if (r < 0)
+                return r;
+        r = check_not_mount_point(parent_fd, dir_fd);
+        if (r < 0)
+                return r;
+        if (e->marker_id || !(flags & VERIFY_ALLOW_LEGACY)) {
+                r = marker_verify(dir_fd, e->marker_id);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_dir_fd)
+                *ret_dir_fd = TAKE_FD(dir_fd);
+        return 0;
+}
+
 int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
                  int *ret_parent_fd, int *ret_dir_fd) {
         _cleanup_free_ char *parent = NULL, *name = NULL, *bad = NULL;
@@ -95,17 +117,9 @@ int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
         if (r < 0)
                 return r;
 
-        r = open_entry_dir(parent_fd, name, e, &dir_fd);
+        r = verify_entry_in(e, flags, parent_fd, &dir_fd);
         if (r < 0)
                 return r;
-        r = check_not_mount_point(parent_fd, dir_fd);
-        if (r < 0)
-                return r;
-        if (e->marker_id || !(flags & VERIFY_ALLOW_LEGACY)) {
-                r = marker_verify(dir_fd, e->marker_id);
-                if (r < 0)
-                        return r;
-        }
 
         if (ret_parent_fd)
                 *ret_parent_fd = TAKE_FD(parent_fd);

@@ -28,6 +28,11 @@ enum verify_flags {
 int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
                  int *ret_parent_fd, int *ret_dir_fd);
 
+/* The checks of verify_entry() after the parent: parent_fd must come from
+ * a trusted walk of the entry's parent (for callers that verify many
+ * entries of one parent: list).  No deletion guard here. */
+int verify_entry_in(const struct entry *e, unsigned flags, int parent_fd, int *ret_dir_fd);
+
 /* Birth time of a statx result in ns, 0 when the filesystem has none. */
 int64_t verify_birth_ns(const struct statx *stx);
 
