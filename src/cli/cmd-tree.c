@@ -77,27 +77,52 @@ static void print_tree(const struct cli *cli, const struct sized *v, size_t n) {
         }
 }
 
-static int print_json(const struct sized *v, size_t n) {
-        json_t *groups = json_array();
+/* One group of entries sharing a parent: v[i..ret_end), their total size. */
+static int64_t group_end(const struct sized *v, size_t n, size_t i, size_t *ret_end) {
+        int64_t total = 0;
+        size_t j = i;
 
-        for (size_t i = 0; i < n;) {
-                json_t *entries = json_array();
-                int64_t total = 0;
-                size_t j = i;
-                for (; j < n && strcmp(v[j].info->parent, v[i].info->parent) == 0; j++) {
-                        json_t *e = info_to_json(v[j].info);
-                        json_object_set_new(e, "size_bytes", v[j].bytes >= 0 ? json_integer(v[j].bytes) : json_null());
-                        json_object_set_new(e, "size_complete", json_boolean(v[j].bytes >= 0 && v[j].complete));
-                        json_array_append_new(entries, e);
-                        total += v[j].bytes > 0 ? v[j].bytes : 0;
-                }
-                json_array_append_new(groups, json_pack("{s:o, s:I, s:o}", "parent", json_bytes(v[i].info->parent),
-                                                        "total_bytes", (json_int_t) total, "entries", entries));
-                i = j;
+        for (; j < n && strcmp(v[j].info->parent, v[i].info->parent) == 0; j++)
+                total += v[j].bytes > 0 ? v[j].bytes : 0;
+        *ret_end = j;
+        return total;
+}
+
+static void write_sized_entry(struct jsonw *w, const struct sized *s) {
+        jsonw_open(w, '{');
+        info_write_json(w, s->info);
+        jsonw_key(w, "size_bytes");
+        if (s->bytes >= 0)
+                jsonw_int(w, s->bytes);
+        else
+                jsonw_null(w);
+        jsonw_key(w, "size_complete");
+        jsonw_bool(w, s->bytes >= 0 && s->complete);
+        jsonw_close(w, '}');
+}
+
+static int print_json(const struct sized *v, size_t n) {
+        struct jsonw w;
+
+        jsonw_init(&w, stdout);
+        jsonw_open(&w, '[');
+        for (size_t i = 0, end; i < n; i = end) {
+                int64_t total = group_end(v, n, i, &end);
+
+                jsonw_open(&w, '{');
+                jsonw_key(&w, "parent");
+                jsonw_string(&w, v[i].info->parent);
+                jsonw_key(&w, "total_bytes");
+                jsonw_int(&w, total);
+                jsonw_key(&w, "entries");
+                jsonw_open(&w, '[');
+                for (size_t k = i; k < end; k++)
+                        write_sized_entry(&w, &v[k]);
+                jsonw_close(&w, ']');
+                jsonw_close(&w, '}');
         }
-        int r = json_print(groups, stdout);
-        json_decref(groups);
-        return r < 0 ? EXIT_FAIL : EXIT_OK;
+        jsonw_close(&w, ']');
+        return jsonw_finish(&w) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_tree(struct cli *cli, int argc, char **argv) {

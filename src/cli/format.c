@@ -127,6 +127,18 @@ static size_t utf8_len(const unsigned char *s) {
         return len;
 }
 
+bool format_is_utf8(const char *s) {
+        const unsigned char *in = (const unsigned char *) s;
+
+        while (*in) {
+                size_t k = *in < 0x80 ? 1 : utf8_len(in);
+                if (k == 0)
+                        return false;
+                in += k;
+        }
+        return true;
+}
+
 /* U+0080..U+009F: C1 controls; CSI (U+009B) starts escape sequences in
  * some terminals just like ESC [ does. */
 static bool is_c1_control(const unsigned char *s) {

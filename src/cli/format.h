@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,10 @@ void format_remaining(int64_t seconds, char *buf, size_t n);
 /* "512 B", "1.5 KiB", "2.0 GiB": binary units, one decimal rounded to
  * nearest.  Negative values get a leading '-'.  NUL-terminates when n > 0. */
 void format_size(int64_t bytes, char *buf, size_t n);
+
+/* Is s well-formed UTF-8 (no overlong forms, surrogates or code points
+ * above U+10FFFF), as JSON strings must be? */
+bool format_is_utf8(const char *s);
 
 /* malloc'd copy of s safe to write to a terminal: bytes < 0x20, 0x7f,
  * C1 controls (U+0080..U+009F, which some terminals obey as escapes) and

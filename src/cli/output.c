@@ -170,41 +170,74 @@ json_t *json_bytes(const char *s) {
 }
 
 /* null: not held (or not asked); "unknown"; or who holds it. */
-static json_t *in_use_json(const struct ephemdir_info *i) {
-        if (i->in_use_pid < 0)
-                return json_string("unknown");
-        if (i->in_use_pid == 0)
-                return json_null();
-        return json_pack("{s:i, s:o}", "pid", i->in_use_pid, "comm", json_bytes(i->in_use_comm));
+static void write_in_use(struct jsonw *w, const struct ephemdir_info *i) {
+        if (i->in_use_pid < 0) {
+                jsonw_string(w, "unknown");
+                return;
+        }
+        if (i->in_use_pid == 0) {
+                jsonw_null(w);
+                return;
+        }
+        jsonw_open(w, '{');
+        jsonw_key(w, "pid");
+        jsonw_int(w, i->in_use_pid);
+        jsonw_key(w, "comm");
+        jsonw_string(w, i->in_use_comm);
+        jsonw_close(w, '}');
 }
 
-json_t *info_to_json(const struct ephemdir_info *i) {
-        json_t *tags = json_array();
-        for (char **t = i->tags; t && *t; t++)
-                json_array_append_new(tags, json_string(*t));
+static void write_int_or_null(struct jsonw *w, bool present, int64_t v) {
+        if (present)
+                jsonw_int(w, v);
+        else
+                jsonw_null(w);
+}
 
-        return json_pack("{s:o, s:o, s:s, s:b, s:I, s:o, s:o, s:b, s:b, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:s, s:o}",
-                "path", json_bytes(i->path),
-                "name", json_bytes(i->name),
-                "status", ephemdir_status_word(i->status),
-                "exists", i->exists,
-                "created_at", (json_int_t) i->created_at,
-                "expires_at", i->expires_at ? json_integer(i->expires_at) : json_null(),
-                "remaining_seconds", i->expires_at ? json_integer(i->remaining_seconds) : json_null(),
-                "remove_on_restart", i->remove_on_restart,
-                "keep_while_in_use", i->keep_while_in_use,
-                "cleanup", cleanup_word(i->cleanup),
-                "max_size_bytes", i->max_size > 0 ? json_integer(i->max_size) : json_null(),
-                "tags", tags,
-                "description", json_bytes(i->description),
-                "origin", json_bytes(i->origin),
-                "lifecycle_state", i->lifecycle_state ? i->lifecycle_state : "active",
-                "original_state", i->exists ? "present" : "missing",
-                "staging_state", i->staging_exists < 0 ? json_null()
-                                 : json_string(i->staging_exists ? "present" : "missing"),
-                "in_use", in_use_json(i),
-                "name_style", name_style_word(i->name_style),
-                "staging_path", json_bytes(i->staging_path));
+void info_write_json(struct jsonw *w, const struct ephemdir_info *i) {
+        jsonw_key(w, "path");
+        jsonw_string(w, i->path);
+        jsonw_key(w, "name");
+        jsonw_string(w, i->name);
+        jsonw_key(w, "status");
+        jsonw_string(w, ephemdir_status_word(i->status));
+        jsonw_key(w, "exists");
+        jsonw_bool(w, i->exists);
+        jsonw_key(w, "created_at");
+        jsonw_int(w, i->created_at);
+        jsonw_key(w, "expires_at");
+        write_int_or_null(w, i->expires_at != 0, i->expires_at);
+        jsonw_key(w, "remaining_seconds");
+        write_int_or_null(w, i->expires_at != 0, i->remaining_seconds);
+        jsonw_key(w, "remove_on_restart");
+        jsonw_bool(w, i->remove_on_restart);
+        jsonw_key(w, "keep_while_in_use");
+        jsonw_bool(w, i->keep_while_in_use);
+        jsonw_key(w, "cleanup");
+        jsonw_string(w, cleanup_word(i->cleanup));
+        jsonw_key(w, "max_size_bytes");
+        write_int_or_null(w, i->max_size > 0, i->max_size);
+        jsonw_key(w, "tags");
+        jsonw_open(w, '[');
+        for (char **t = i->tags; t && *t; t++)
+                jsonw_string(w, *t);
+        jsonw_close(w, ']');
+        jsonw_key(w, "description");
+        jsonw_string(w, i->description);
+        jsonw_key(w, "origin");
+        jsonw_string(w, i->origin);
+        jsonw_key(w, "lifecycle_state");
+        jsonw_string(w, i->lifecycle_state ? i->lifecycle_state : "active");
+        jsonw_key(w, "original_state");
+        jsonw_string(w, i->exists ? "present" : "missing");
+        jsonw_key(w, "staging_state");
+        jsonw_string(w, i->staging_exists < 0 ? NULL : i->staging_exists ? "present" : "missing");
+        jsonw_key(w, "in_use");
+        write_in_use(w, i);
+        jsonw_key(w, "name_style");
+        jsonw_string(w, name_style_word(i->name_style));
+        jsonw_key(w, "staging_path");
+        jsonw_string(w, i->staging_path);
 }
 
 int json_print(json_t *j, FILE *out) {

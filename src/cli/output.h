@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "jsonw.h"
 
 /* Decide once per command: emoji or ASCII, colour or not. */
 struct style {
@@ -25,8 +26,9 @@ void status_text(const struct ephemdir_info *i, char *buf, size_t n);
 /* A JSON string for bytes that may not be UTF-8 (escaped as \xNN then). */
 json_t *json_bytes(const char *s);
 
-/* JSON for a list entry (fields as documented in ephemdir(1)). */
-json_t *info_to_json(const struct ephemdir_info *i);
+/* The members of a list entry's JSON object (fields as documented in
+ * ephemdir(1)); the caller opens and closes the object. */
+void info_write_json(struct jsonw *w, const struct ephemdir_info *i);
 
 /* Dump strictly (no NaN, sorted keys as inserted), newline-terminated. */
 int json_print(json_t *j, FILE *out);

@@ -212,10 +212,6 @@ static void strv_free(char **v) {
         free(v);
 }
 
-static void strv_freep(char ***v) {
-        strv_free(*v);
-}
-
 static size_t strv_length(char *const *v) {
         size_t n = 0;
         while (v && v[n])
@@ -893,42 +889,107 @@ static int row_columns(sqlite3_stmt *s, struct entry *e, int *bad_col, const cha
         return 0;
 }
 
+/* Append tag to the NULL-terminated vector *v (of *n tags). */
+static int tags_append(char ***v, size_t *n, char *tag) {
+        char **nv = reallocarray(*v, *n + 2, sizeof(char *));
+        if (!nv)
+                return -ENOMEM;
+        nv[(*n)++] = tag;
+        nv[*n] = NULL;
+        *v = nv;
+        return 0;
+}
+
 /* Tags of one entry, in the order they were given. */
-static int load_tags(struct registry *reg, sqlite3_stmt *tags, int64_t id, char ***ret) {
-        _cleanup_(strv_freep) char **v = NULL;
+static int load_tags(struct registry *reg, sqlite3_stmt *tags, struct entry *e) {
         size_t n = 0;
         int rc, r;
 
         sqlite3_reset(tags);
-        rc = sqlite3_bind_int64(tags, 1, id);
+        rc = sqlite3_bind_int64(tags, 1, e->id);
         if (rc != SQLITE_OK)
                 return reg_bind_failed(reg, rc);
         while ((r = reg_step(reg, tags, "read tags")) > 0) {
                 const char *problem = NULL;
-                char *tag = NULL, **nv;
+                char *tag = NULL;
 
                 r = col_text(tags, 0, false, &tag, &problem);
                 if (r == -EBADMSG)
-                        return registry_bad_row(reg, id, "tag", problem);
+                        return registry_bad_row(reg, e->id, "tag", problem);
                 if (r < 0)
                         return r;
-                nv = reallocarray(v, n + 2, sizeof(char *));
-                if (!nv) {
+                if (tags_append(&e->tags, &n, tag) < 0) {
                         free(tag);
                         return -ENOMEM;
                 }
-                v = nv;
-                v[n++] = tag;
-                v[n] = NULL;
         }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(v);
-        return 0;
+        return r;
 }
 
-/* The current row of s as a validated entry (with its tags). */
-static int read_entry(struct registry *reg, sqlite3_stmt *s, sqlite3_stmt *tags, struct entry *ret) {
+static int load_tags_per_entry(struct registry *reg, struct entry *v, size_t n) {
+        _cleanup_stmt_ sqlite3_stmt *tags = NULL;
+        int r;
+
+        r = reg_prepare(reg, "SELECT tag FROM dir_tags WHERE dir_id = ?1 ORDER BY rowid", &tags);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = load_tags(reg, tags, &v[i]);
+        return r < 0 ? r : 0;
+}
+
+struct id_index {
+        int64_t id;
+        size_t at;
+};
+
+static int by_id(const void *a, const void *b) {
+        const struct id_index *x = a, *y = b;
+        return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Tags of every entry of v (all rows of dirs) from one scan of dir_tags, in
+ * rowid order, so each entry's tags keep the order they were given. */
+static int load_tags_by_scan(struct registry *reg, struct entry *v, size_t n) {
+        _cleanup_stmt_ sqlite3_stmt *s = NULL;
+        _cleanup_free_ struct id_index *index = calloc(n ? n : 1, sizeof(*index));
+        _cleanup_free_ size_t *counts = calloc(n ? n : 1, sizeof(size_t));
+        int r;
+
+        if (!index || !counts)
+                return -ENOMEM;
+        bool sorted = true;
+        for (size_t i = 0; i < n; i++) {
+                index[i] = (struct id_index) { .id = v[i].id, .at = i };
+                sorted = sorted && (i == 0 || index[i - 1].id < index[i].id);
+        }
+        if (!sorted)    /* creation order is usually id order already */
+                qsort(index, n, sizeof(*index), by_id);
+
+        r = reg_prepare(reg, "SELECT dir_id, tag FROM dir_tags ORDER BY rowid", &s);
+        if (r < 0)
+                return r;
+        while ((r = reg_step(reg, s, "read tags")) > 0) {
+                struct id_index key = { .id = sqlite3_column_int64(s, 0) };
+                const struct id_index *hit = bsearch(&key, index, n, sizeof(*index), by_id);
+                const char *problem = NULL;
+                char *tag = NULL;
+
+                if (!hit)
+                        continue;       /* a tag row whose entry is gone */
+                r = col_text(s, 1, false, &tag, &problem);
+                if (r == -EBADMSG)
+                        return registry_bad_row(reg, key.id, "tag", problem);
+                if (r < 0)
+                        return r;
+                if (tags_append(&v[hit->at].tags, &counts[hit->at], tag) < 0) {
+                        free(tag);
+                        return -ENOMEM;
+                }
+        }
+        return r;
+}
+
+/* The current row of s as an entry, tags not yet loaded. */
+static int read_entry(struct registry *reg, sqlite3_stmt *s, struct entry *ret) {
         _cleanup_(entry_done) struct entry e = {};
         const char *problem = NULL;
         int bad_col = COL_ID, r;
@@ -942,13 +1003,6 @@ static int read_entry(struct registry *reg, sqlite3_stmt *s, sqlite3_stmt *tags,
         if (r < 0)
                 return set_error(reg, r, "registry %s: reading row %" PRId64 ": %s",
                                  reg->db_path, e.id, strerror(-r));
-        r = load_tags(reg, tags, e.id, &e.tags);
-        if (r < 0)
-                return r;
-        problem = entry_problem(&e);
-        if (problem)
-                return registry_bad_row(reg, e.id, NULL, problem);
-
         *ret = e;
         e = (struct entry) {};
         return 0;
@@ -956,19 +1010,15 @@ static int read_entry(struct registry *reg, sqlite3_stmt *s, sqlite3_stmt *tags,
 
 /* Every row of an entry SELECT (bound by the caller), at most max (0: all). */
 static int read_entries(struct registry *reg, sqlite3_stmt *s, size_t max, struct entry_vec *ret) {
-        _cleanup_stmt_ sqlite3_stmt *tags = NULL;
         int r;
 
-        r = reg_prepare(reg, "SELECT tag FROM dir_tags WHERE dir_id = ?1 ORDER BY rowid", &tags);
-        if (r < 0)
-                return r;
         while (max == 0 || ret->n < max) {
                 struct entry e = {};
 
                 r = reg_step(reg, s, "read entries");
                 if (r <= 0)
                         return r;
-                r = read_entry(reg, s, tags, &e);
+                r = read_entry(reg, s, &e);
                 if (r < 0)
                         return r;
                 r = entry_vec_push(ret, &e);
@@ -980,8 +1030,15 @@ static int read_entries(struct registry *reg, sqlite3_stmt *s, size_t max, struc
         return 0;
 }
 
-/* Run an entry query inside one read snapshot (rows and tags agree). */
-static int query_entries(struct registry *reg, sqlite3_stmt *s, size_t max, struct entry **ret, size_t *ret_n) {
+enum tag_loading {
+        TAGS_PER_ENTRY,         /* a query per entry: for a few entries of many */
+        TAGS_ONE_SCAN,          /* one pass over dir_tags: for every entry */
+};
+
+/* Run an entry query inside one read snapshot (rows and tags agree), and
+ * validate each entry once its tags are in. */
+static int query_entries_tags(struct registry *reg, sqlite3_stmt *s, size_t max, enum tag_loading how,
+                              struct entry **ret, size_t *ret_n) {
         _cleanup_tx_ struct registry *tx = NULL;
         _cleanup_(entry_vec_done) struct entry_vec vec = {};
         int r;
@@ -993,11 +1050,23 @@ static int query_entries(struct registry *reg, sqlite3_stmt *s, size_t max, stru
         if (r < 0)
                 return r;
         sqlite3_reset(s);   /* ends the statement's read before ROLLBACK */
+        r = how == TAGS_ONE_SCAN ? load_tags_by_scan(reg, vec.v, vec.n) : load_tags_per_entry(reg, vec.v, vec.n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < vec.n; i++) {
+                const char *problem = entry_problem(&vec.v[i]);
+                if (problem)
+                        return registry_bad_row(reg, vec.v[i].id, NULL, problem);
+        }
 
         *ret = TAKE_PTR(vec.v);
         *ret_n = vec.n;
         vec = (struct entry_vec) {};
         return 0;
+}
+
+static int query_entries(struct registry *reg, sqlite3_stmt *s, size_t max, struct entry **ret, size_t *ret_n) {
+        return query_entries_tags(reg, s, max, TAGS_PER_ENTRY, ret, ret_n);
 }
 
 /* Prepared statement for an entry SELECT with the given tail. */
@@ -1711,7 +1780,9 @@ int registry_list_all(struct registry *r, struct entry **ret, size_t *ret_n) {
         k = prepare_entry_query(r, "ORDER BY created_at, id", &s);
         if (k < 0)
                 return k;
-        return query_entries(r, s, 0, ret, ret_n);
+        /* A 10,000-entry listing spent half its registry time re-running
+         * the per-entry tag query. */
+        return query_entries_tags(r, s, 0, TAGS_ONE_SCAN, ret, ret_n);
 }
 
 int registry_list_by_state(struct registry *r, enum entry_state state, struct entry **ret, size_t *ret_n) {

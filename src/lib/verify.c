@@ -96,6 +96,23 @@ int verify_entry_in(const struct entry *e, unsigned flags, int parent_fd, int *r
         return 0;
 }
 
+int verify_identity_at(const struct entry *e, int parent_fd, uint64_t parent_mnt_id) {
+        const char *slash = strrchr(e->path, '/');
+        struct statx stx;
+
+        /* The last component is not followed, but a mount on it is: the
+         * answer then describes the mounted root, whose mount id differs. */
+        if (statx(parent_fd, slash ? slash + 1 : e->path, AT_SYMLINK_NOFOLLOW,
+                  STATX_TYPE | STATX_INO | STATX_BTIME | STATX_MNT_ID, &stx) < 0)
+                return negative_errno();
+        int r = identity_matches(&stx, e);
+        if (r < 0)
+                return r;
+        if (!(stx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        return stx.stx_mnt_id == parent_mnt_id ? 0 : -EXDEV;
+}
+
 int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
                  int *ret_parent_fd, int *ret_dir_fd) {
         _cleanup_free_ char *parent = NULL, *name = NULL, *bad = NULL;

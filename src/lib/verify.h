@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "ctx.h"
@@ -32,6 +33,14 @@ int verify_entry(ephemdir_ctx *ctx, const struct entry *e, unsigned flags,
  * a trusted walk of the entry's parent (for callers that verify many
  * entries of one parent: list).  No deletion guard here. */
 int verify_entry_in(const struct entry *e, unsigned flags, int parent_fd, int *ret_dir_fd);
+
+/* The cheap check for listings: one statx of the entry's name in a trusted
+ * parent_fd (whose mount id is parent_mnt_id).  The directory's dev, ino,
+ * birth time and mount are checked; its marker is not read, so a directory
+ * that passes this may still fail verify_entry_in().  Never a basis for
+ * deletion.  0, -ENOENT, -ESTALE, -EXDEV (a mount point), or -EOPNOTSUPP
+ * when the kernel reports no mount id (use verify_entry_in() then). */
+int verify_identity_at(const struct entry *e, int parent_fd, uint64_t parent_mnt_id);
 
 /* Birth time of a statx result in ns, 0 when the filesystem has none. */
 int64_t verify_birth_ns(const struct statx *stx);
