@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 packages="meson ninja-build pkg-config gcc libc6-dev
 libsqlite3-dev libjansson-dev libyaml-dev libcyaml-dev libsystemd-dev
 libcmocka-dev scdoc systemd bash fish bash-completion util-linux
-python3 hyperfine"
+python3 hyperfine lsof"
 
 missing=""
 for p in $packages; do

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * In-use probe: one pass over /proc collects (process, path) references,
- * sorted once; each candidate is then answered with binary searches.
+ * In-use probe: one pass collects (process, path) references, sorted once;
+ * each candidate is then answered with binary searches.  The pass reads
+ * /proc on Linux; elsewhere it runs lsof (inuse-lsof.c), which fills the
+ * same snapshot through the storage functions of inuse-backend.h.
  *
  * Everything about a process is read relative to its /proc/<pid> directory
  * fd: once that is open, a pid reused by a new process cannot be mistaken
@@ -12,16 +14,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#endif
 
 #include "buildconf.h"
+#include "inuse-backend.h"
 #include "inuse.h"
 #include "util.h"
 
@@ -47,6 +52,8 @@ struct inuse_snapshot {
         size_t n_procs, cap_procs;
         struct path_ref *refs;
         size_t n_refs, cap_refs;
+        struct path_ref *inexact; /* known prefixes of paths held (lsof) */
+        size_t n_inexact, cap_inexact;
         char *arena;
         size_t arena_len, arena_cap;
         size_t uninspectable;
@@ -55,6 +62,114 @@ struct inuse_snapshot {
         pid_t unknown_pid;
         char unknown_comm[INUSE_COMM_MAX];
 };
+
+/* ------------------------------------------------------------------------ */
+/* Snapshot storage (shared with the lsof backend: inuse-backend.h)         */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+        if (need <= *cap)
+                return 0;
+        size_t n = *cap ? *cap : 64;
+        while (n < need)
+                n *= 2;
+        void *q = reallocarray(*p, n, elem);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *cap = n;
+        return 0;
+}
+
+int inuse_snapshot_new(struct inuse_snapshot **ret) {
+        struct inuse_snapshot *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->complete = true;
+        *ret = s;
+        return 0;
+}
+
+/* Copy path[0, len) into the arena and record it in *list. */
+static int push_ref(struct inuse_snapshot *s, struct path_ref **list, size_t *n, size_t *cap,
+                    size_t proc, const char *path, size_t len) {
+        int r = grow((void **) &s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
+        if (r < 0)
+                return r;
+        r = grow((void **) list, cap, *n + 1, sizeof(**list));
+        if (r < 0)
+                return r;
+
+        memcpy(s->arena + s->arena_len, path, len);
+        s->arena[s->arena_len + len] = '\0';
+        (*list)[(*n)++] = (struct path_ref) { .off = s->arena_len, .proc = proc };
+        s->arena_len += len + 1;
+        return 0;
+}
+
+/* Only absolute paths can be inside a managed directory: socket:[..],
+ * pipe:[..], anon_inode:.., [heap] and the like are dropped here. */
+int inuse_snapshot_add_path(struct inuse_snapshot *s, size_t proc, const char *path, size_t len) {
+        if (len == 0 || path[0] != '/')
+                return 0;
+        return push_ref(s, &s->refs, &s->n_refs, &s->cap_refs, proc, path, len);
+}
+
+/* The held path is the prefix and more: everything at or above the prefix's
+ * directory is certainly held (an ordinary ref to that directory says so),
+ * anything that starts with the whole prefix may be (inuse_check). */
+int inuse_snapshot_add_inexact(struct inuse_snapshot *s, size_t proc, const char *prefix, size_t len) {
+        if (len == 0 || prefix[0] != '/')
+                return 0;
+        size_t dir_len = len;
+        while (dir_len > 1 && prefix[dir_len - 1] != '/')
+                dir_len--;
+        if (dir_len > 1)
+                dir_len--; /* drop the slash itself: "/a/b" -> "/a", "/a" -> "/" */
+        int r = inuse_snapshot_add_path(s, proc, prefix, dir_len);
+        if (r < 0)
+                return r;
+        return push_ref(s, &s->inexact, &s->n_inexact, &s->cap_inexact, proc, prefix, len);
+}
+
+int inuse_snapshot_add_proc(struct inuse_snapshot *s, pid_t pid, const char *comm, size_t *ret_index) {
+        int r = grow((void **) &s->procs, &s->cap_procs, s->n_procs + 1, sizeof(*s->procs));
+        if (r < 0)
+                return r;
+
+        struct proc_info *p = &s->procs[s->n_procs];
+        p->pid = pid;
+        snprintf(p->comm, sizeof(p->comm), "%s", comm);
+        *ret_index = s->n_procs++;
+        return 0;
+}
+
+void inuse_snapshot_mark_unknown(struct inuse_snapshot *s, pid_t pid, const char *comm) {
+        if (s->complete) {
+                s->unknown_pid = pid;
+                snprintf(s->unknown_comm, sizeof(s->unknown_comm), "%s", comm);
+        }
+        s->complete = false;
+        if (pid > 0)
+                s->uninspectable++;
+}
+
+void inuse_snapshot_note_hidden(struct inuse_snapshot *s) {
+        s->hidden++;
+}
+
+void inuse_snapshot_free(struct inuse_snapshot *s) {
+        if (!s)
+                return;
+        free(s->procs);
+        free(s->refs);
+        free(s->inexact);
+        free(s->arena);
+        free(s);
+}
+
+#ifdef __linux__
+/* ------------------------------------------------------------------------ */
+/* Reading /proc                                                            */
 
 /* Scan-time state that does not outlive inuse_scan(). */
 struct scan {
@@ -73,89 +188,19 @@ struct status_info {
         bool have_uids;
 };
 
-/* ------------------------------------------------------------------------ */
-/* Snapshot storage                                                         */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-        if (need <= *cap)
-                return 0;
-        size_t n = *cap ? *cap : 64;
-        while (n < need)
-                n *= 2;
-        void *q = reallocarray(*p, n, elem);
-        if (!q)
-                return -ENOMEM;
-        *p = q;
-        *cap = n;
-        return 0;
-}
-
-static int add_ref(struct inuse_snapshot *s, size_t proc, const char *path, size_t len) {
-        int r = grow((void **) &s->arena, &s->arena_cap, s->arena_len + len + 1, 1);
-        if (r < 0)
-                return r;
-        r = grow((void **) &s->refs, &s->cap_refs, s->n_refs + 1, sizeof(*s->refs));
-        if (r < 0)
-                return r;
-
-        memcpy(s->arena + s->arena_len, path, len);
-        s->arena[s->arena_len + len] = '\0';
-        s->refs[s->n_refs++] = (struct path_ref) { .off = s->arena_len, .proc = proc };
-        s->arena_len += len + 1;
-        return 0;
-}
-
 static bool has_suffix(const char *s, size_t len, const char *suffix) {
         size_t n = strlen(suffix);
         return len > n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-/* Only absolute paths can be inside a managed directory: socket:[..],
- * pipe:[..], anon_inode:.., [heap] and the like are dropped here.  An
- * unlinked object is reported with " (deleted)" appended; a file may also
- * really be called that, so both spellings are kept. */
+/* An unlinked object is reported with " (deleted)" appended; a file may
+ * also really be called that, so both spellings are kept. */
 static int add_target(struct inuse_snapshot *s, size_t proc, const char *path, size_t len) {
-        if (len == 0 || path[0] != '/')
-                return 0;
-        int r = add_ref(s, proc, path, len);
+        int r = inuse_snapshot_add_path(s, proc, path, len);
         if (r < 0 || !has_suffix(path, len, DELETED_SUFFIX))
                 return r;
-        return add_ref(s, proc, path, len - strlen(DELETED_SUFFIX));
+        return inuse_snapshot_add_path(s, proc, path, len - strlen(DELETED_SUFFIX));
 }
-
-static int add_proc(struct inuse_snapshot *s, pid_t pid, const char *comm, size_t *ret_index) {
-        int r = grow((void **) &s->procs, &s->cap_procs, s->n_procs + 1, sizeof(*s->procs));
-        if (r < 0)
-                return r;
-
-        struct proc_info *p = &s->procs[s->n_procs];
-        p->pid = pid;
-        snprintf(p->comm, sizeof(p->comm), "%s", comm);
-        *ret_index = s->n_procs++;
-        return 0;
-}
-
-static void mark_unknown(struct inuse_snapshot *s, pid_t pid, const char *comm) {
-        if (s->complete) {
-                s->unknown_pid = pid;
-                snprintf(s->unknown_comm, sizeof(s->unknown_comm), "%s", comm);
-        }
-        s->complete = false;
-        if (pid > 0)
-                s->uninspectable++;
-}
-
-void inuse_snapshot_free(struct inuse_snapshot *s) {
-        if (!s)
-                return;
-        free(s->procs);
-        free(s->refs);
-        free(s->arena);
-        free(s);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading /proc                                                            */
 
 static bool is_vanished(int r) {
         return r == -ENOENT || r == -ESRCH;
@@ -440,7 +485,7 @@ static void note_unreadable(struct scan *sc, pid_t pid, const struct status_info
                 sc->s->hidden++;
                 return;
         }
-        mark_unknown(sc->s, pid, st->comm);
+        inuse_snapshot_mark_unknown(sc->s, pid, st->comm);
 }
 
 /* One process, its /proc/<pid> open.  A zombie holds nothing -- unless only
@@ -453,7 +498,7 @@ static int inspect_pid_dir(struct scan *sc, int pid_fd, pid_t pid) {
         int r = read_status(sc, pid_fd, &st);
         if (r < 0) {
                 if (r != -ENOMEM && !is_vanished(r) && owner_is_own(sc, pid_fd))
-                        mark_unknown(sc->s, pid, "");
+                        inuse_snapshot_mark_unknown(sc->s, pid, "");
                 return r == -ENOMEM ? r : 0;
         }
         if (st.state == 'Z' || st.state == 'X') {
@@ -464,7 +509,7 @@ static int inspect_pid_dir(struct scan *sc, int pid_fd, pid_t pid) {
                 }
         }
 
-        r = add_proc(sc->s, pid, st.comm, &proc);
+        r = inuse_snapshot_add_proc(sc->s, pid, st.comm, &proc);
         if (r < 0)
                 return r;
         r = inspect_entries(sc, thread_fd >= 0 ? thread_fd : pid_fd, proc);
@@ -481,7 +526,7 @@ static int inspect_process(struct scan *sc, int proc_fd, pid_t pid, const char *
 
         if (pid_fd < 0) {
                 if (dir_open_failure_is_blind(sc, proc_fd, name, negative_errno()))
-                        mark_unknown(sc->s, pid, "");
+                        inuse_snapshot_mark_unknown(sc->s, pid, "");
                 return 0;
         }
         return inspect_pid_dir(sc, pid_fd, pid);
@@ -507,7 +552,7 @@ static int scan_proc(struct scan *sc, int proc_fd) {
         for (;;) {
                 ssize_t n = getdents64(proc_fd, dents, sizeof(dents));
                 if (n < 0) {
-                        mark_unknown(sc->s, 0, "");
+                        inuse_snapshot_mark_unknown(sc->s, 0, "");
                         return 0;
                 }
                 if (n == 0)
@@ -525,25 +570,6 @@ static int scan_proc(struct scan *sc, int proc_fd) {
         }
 }
 
-static bool test_hook_fail(void) {
-#if EPHEMDIR_TEST_HOOKS
-        const char *v = getenv("EPHEMDIR_TEST_INUSE_FAIL");
-        return v && streq(v, "1");
-#else
-        return false;
-#endif
-}
-
-static int ref_cmp(const void *a, const void *b, void *userdata) {
-        const struct path_ref *x = a, *y = b;
-        const char *arena = userdata;
-
-        int r = strcmp(arena + x->off, arena + y->off);
-        if (r != 0)
-                return r;
-        return x->proc < y->proc ? -1 : x->proc > y->proc;
-}
-
 /* /proc, if it is a procfs: an empty directory in its place (a chroot or
  * container without it) must not read as "nobody holds anything". */
 static int open_proc(void) {
@@ -559,31 +585,90 @@ static int open_proc(void) {
         return TAKE_FD(fd);
 }
 
-int inuse_scan(uid_t uid, struct inuse_snapshot **ret) {
-        if (!ret)
-                return -EINVAL;
-
-        _cleanup_(inuse_snapshot_freep) struct inuse_snapshot *s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
-        s->complete = true;
-
-        if (test_hook_fail())
-                mark_unknown(s, 0, "");
-
+/* The /proc backend: < 0 only for -ENOMEM, gaps are marked in s. */
+static int proc_scan(struct inuse_snapshot *s, uid_t uid) {
         _cleanup_close_ int proc_fd = open_proc();
-        if (proc_fd < 0)
-                mark_unknown(s, 0, "");
-        else {
-                struct scan sc = { .s = s, .uid = uid, .self = proc_self_pid(proc_fd) };
-                int r = scan_proc(&sc, proc_fd);
-                free(sc.buf);
-                if (r < 0)
-                        return r;
-        }
 
+        if (proc_fd < 0) {
+                inuse_snapshot_mark_unknown(s, 0, "");
+                return 0;
+        }
+        struct scan sc = { .s = s, .uid = uid, .self = proc_self_pid(proc_fd) };
+        int r = scan_proc(&sc, proc_fd);
+        free(sc.buf);
+        return r;
+}
+#endif /* __linux__ */
+
+/* ------------------------------------------------------------------------ */
+/* Scanning                                                                 */
+
+static bool test_hook_fail(void) {
+#if EPHEMDIR_TEST_HOOKS
+        const char *v = getenv("EPHEMDIR_TEST_INUSE_FAIL");
+        return v && streq(v, "1");
+#else
+        return false;
+#endif
+}
+
+/* /proc on Linux, lsof elsewhere.  Test builds can pick lsof on Linux too:
+ * EPHEMDIR_TEST_INUSE_PROBE=lsof, with EPHEMDIR_TEST_LSOF naming a program
+ * to run instead of the system's lsof (a fake: it skips the trusted
+ * resolution, which is why only test builds have it) and
+ * EPHEMDIR_TEST_LSOF_TIMEOUT_MS shortening the timeout. */
+static int backend_scan(struct inuse_snapshot *s, uid_t uid) {
+        struct inuse_lsof_opts opts = { 0 };
+        bool want_lsof = false;
+#if EPHEMDIR_TEST_HOOKS
+        const char *probe = getenv("EPHEMDIR_TEST_INUSE_PROBE");
+        const char *ms = getenv("EPHEMDIR_TEST_LSOF_TIMEOUT_MS");
+        want_lsof = probe && streq(probe, "lsof");
+        opts.program = getenv("EPHEMDIR_TEST_LSOF");
+        opts.timeout_ms = ms ? atoi(ms) : 0;
+#endif
+#ifdef __linux__
+        if (!want_lsof)
+                return proc_scan(s, uid);
+#else
+        (void) want_lsof;
+#endif
+        return inuse_lsof_scan(s, uid, &opts);
+}
+
+static int ref_cmp(const void *a, const void *b, void *userdata) {
+        const struct path_ref *x = a, *y = b;
+        const char *arena = userdata;
+
+        int r = strcmp(arena + x->off, arena + y->off);
+        if (r != 0)
+                return r;
+        return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+void inuse_snapshot_seal(struct inuse_snapshot *s) {
         if (s->n_refs > 0)
                 qsort_r(s->refs, s->n_refs, sizeof(*s->refs), ref_cmp, s->arena);
+}
+
+int inuse_scan(uid_t uid, struct inuse_snapshot **ret) {
+        _cleanup_(inuse_snapshot_freep) struct inuse_snapshot *s = NULL;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = inuse_snapshot_new(&s);
+        if (r < 0)
+                return r;
+
+        if (test_hook_fail())
+                inuse_snapshot_mark_unknown(s, 0, "");
+
+        r = backend_scan(s, uid);
+        if (r < 0)
+                return r;
+
+        inuse_snapshot_seal(s);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -643,9 +728,25 @@ static void name_process(pid_t pid, const char *comm, pid_t *ret_pid, char ret_c
                 snprintf(ret_comm, INUSE_COMM_MAX, "%s", comm);
 }
 
+/* A path known only by a prefix (inuse_snapshot_add_inexact) that could be
+ * at or below path[0, len): the path starts with the whole prefix.  A
+ * linear scan: such names are rare (lsof escaped a byte in them). */
+static bool find_inexact(const struct inuse_snapshot *s, const char *path, size_t len, size_t *ret) {
+        for (size_t i = 0; i < s->n_inexact; i++) {
+                const char *prefix = s->arena + s->inexact[i].off;
+                size_t n = strlen(prefix);
+                if (len >= n && memcmp(path, prefix, n) == 0) {
+                        *ret = i;
+                        return true;
+                }
+        }
+        return false;
+}
+
 enum inuse_verdict inuse_check(const struct inuse_snapshot *s, const char *const *paths,
                                size_t n_paths, pid_t *ret_pid, char ret_comm[INUSE_COMM_MAX]) {
         bool invalid = !s || (n_paths > 0 && !paths);
+        const struct proc_info *maybe = NULL;
 
         for (size_t i = 0; !invalid && i < n_paths; i++) {
                 const char *p = paths[i];
@@ -663,10 +764,16 @@ enum inuse_verdict inuse_check(const struct inuse_snapshot *s, const char *const
                         name_process(pi->pid, pi->comm, ret_pid, ret_comm);
                         return INUSE_BUSY;
                 }
+                if (!maybe && find_inexact(s, p, len, &hit))
+                        maybe = &s->procs[s->inexact[hit].proc];
         }
 
         if (invalid) {
                 name_process(0, "", ret_pid, ret_comm);
+                return INUSE_UNKNOWN;
+        }
+        if (maybe) {
+                name_process(maybe->pid, maybe->comm, ret_pid, ret_comm);
                 return INUSE_UNKNOWN;
         }
         if (!s->complete) {

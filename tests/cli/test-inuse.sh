@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
 # keep_while_in_use and max_size: deferral while a process holds something
 # inside (never delete on an unknown), and removal once over the size limit.
+
+# Root counts every process on the machine as its own, so one it cannot read
+# (another test's tree deeper than PATH_MAX) rightly turns every answer into
+# "unknown".  Root therefore runs this in a pid namespace with its own /proc,
+# as the unit tests do; it falls back to the host when that is not possible.
+if [ "$(id -u)" -eq 0 ] && [ -z "${EPHEMDIR_INUSE_TEST_NS:-}" ] &&
+   unshare --pid --fork --mount-proc true 2>/dev/null; then
+        EPHEMDIR_INUSE_TEST_NS=1 exec unshare --pid --fork --mount-proc "$0" "$@"
+fi
+
 . "$(dirname "$0")/lib.sh"
 
 later() { EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" "$@"; }
@@ -28,7 +38,8 @@ assert isinstance(e["in_use"], dict) and e["in_use"]["pid"] == int(sys.argv[2]),
         [ ! -e "$d" ] || fail "$what: still there after the holder exited: $(cat "$T/sweep.err")"
 }
 
-test_open_file_inside_defers_deletion_until_the_holder_exits() {
+# The holder scenarios, run once with each probe backend.
+open_file_inside_defers_deletion_until_the_holder_exits() {
         local d
         d=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
         echo data >"$d/file"
@@ -36,7 +47,7 @@ test_open_file_inside_defers_deletion_until_the_holder_exits() {
         expect_deferred_until_exit "$d" $! "open file"
 }
 
-test_working_directory_inside_defers_deletion() {
+working_directory_inside_defers_deletion() {
         local d
         d=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
         mkdir "$d/sub"
@@ -44,10 +55,11 @@ test_working_directory_inside_defers_deletion() {
         expect_deferred_until_exit "$d" $! "cwd"
 }
 
-test_memory_mapped_file_inside_defers_deletion() {
+memory_mapped_file_inside_defers_deletion() {
         local d
         d=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
         head -c 8192 /dev/zero >"$d/blob"
+        rm -f "$T/mapped"
         python3 -c '
 import mmap, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
@@ -58,6 +70,125 @@ time.sleep(300)' "$d/blob" "$T/mapped" &
         local pid=$!
         for _ in $(seq 1 100); do [ -e "$T/mapped" ] && break; sleep 0.1; done
         expect_deferred_until_exit "$d" $pid "mmap"
+}
+
+test_open_file_inside_defers_deletion_until_the_holder_exits() {
+        open_file_inside_defers_deletion_until_the_holder_exits
+}
+
+test_working_directory_inside_defers_deletion() {
+        working_directory_inside_defers_deletion
+}
+
+test_memory_mapped_file_inside_defers_deletion() {
+        memory_mapped_file_inside_defers_deletion
+}
+
+# The lsof backend (what non-Linux builds use), selected by the test hook.
+# It runs the system's lsof, found in the trusted system directories only.
+system_lsof() {
+        local d
+        for d in /usr/sbin /usr/bin /sbin /bin; do
+                if [ -x "$d/lsof" ] && [ ! -L "$d/lsof" ]; then
+                        echo "$d/lsof"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+# with_lsof_probe CMD...: CMD with every ephemdir run probing through lsof.
+with_lsof_probe() {
+        if ! system_lsof >/dev/null; then
+                echo "(no lsof installed -- apt-get install lsof: skipped)"
+                return 0
+        fi
+        local -x EPHEMDIR_TEST_INUSE_PROBE=lsof
+        "$@"
+}
+
+test_lsof_probe_open_file_inside_defers_deletion_until_the_holder_exits() {
+        with_lsof_probe open_file_inside_defers_deletion_until_the_holder_exits
+}
+
+test_lsof_probe_working_directory_inside_defers_deletion() {
+        with_lsof_probe working_directory_inside_defers_deletion
+}
+
+test_lsof_probe_memory_mapped_file_inside_defers_deletion() {
+        with_lsof_probe memory_mapped_file_inside_defers_deletion
+}
+
+# fake_lsof NAME BODY: a script standing in for lsof (EPHEMDIR_TEST_LSOF
+# skips the trusted-directory lookup; only test builds have it).
+fake_lsof() {
+        printf '#!/bin/sh\n%s\n' "$2" >"$T/$1"
+        chmod 755 "$T/$1"
+        echo "$T/$1"
+}
+
+# lsof_failure_defers_and_deletes_nothing LSOF: a sweep whose lsof is LSOF
+# keeps a due keep_while_in_use directory, warns, and explain says why;
+# the next sweep with a working probe removes it.
+lsof_failure_defers_and_deletes_nothing() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
+        export EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$1 EPHEMDIR_TEST_LSOF_TIMEOUT_MS=500
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 run sweep
+        expect_exists "$d"
+        expect_err_contains "in use"
+        later explain --json "$d" | python3 -c '
+import json, sys
+x = json.load(sys.stdin)
+assert "in-use-unknown" in x["blocked_by"], x
+assert any(c["check"] == "in-use" and "lsof" in c["detail"] for c in x["decision"]), x
+' || fail "explain does not say the lsof probe could not tell"
+        unset EPHEMDIR_TEST_INUSE_PROBE EPHEMDIR_TEST_LSOF EPHEMDIR_TEST_LSOF_TIMEOUT_MS
+        later sweep -v >/dev/null 2>"$T/sweep.err" || true
+        [ ! -e "$d" ] || fail "still there with a working probe: $(cat "$T/sweep.err")"
+}
+
+test_lsof_probe_that_fails_defers_with_a_warning_and_deletes_nothing() {
+        lsof_failure_defers_and_deletes_nothing "$(fake_lsof lsof-fails 'echo "lsof: cannot open /proc" >&2; exit 1')"
+}
+
+test_lsof_probe_that_is_missing_defers_with_a_warning_and_deletes_nothing() {
+        lsof_failure_defers_and_deletes_nothing "$T/no-such-lsof"
+}
+
+# A hung lsof (a dead NFS server) is killed, with the helpers it forked,
+# after the timeout; the sweep goes on and deletes nothing it cannot judge.
+test_lsof_probe_that_hangs_is_killed_and_defers_with_a_warning() {
+        local fake start helper
+        fake=$(fake_lsof lsof-hangs "sleep 300 & echo \$! >$T/lsof-helper; exec sleep 300")
+        start=$(date +%s)
+        lsof_failure_defers_and_deletes_nothing "$fake"
+        [ $(($(date +%s) - start)) -lt 60 ] || fail "a hung lsof held the sweep up"
+        helper=$(cat "$T/lsof-helper")
+        for _ in $(seq 1 100); do
+                grep -q '^State:[[:space:]]*[ZX]' "/proc/$helper/status" 2>/dev/null && break
+                [ -e "/proc/$helper" ] || break
+                sleep 0.05
+        done
+        if [ -e "/proc/$helper" ] && ! grep -q '^State:[[:space:]]*[ZX]' "/proc/$helper/status" 2>/dev/null; then
+                kill "$helper" 2>/dev/null
+                fail "lsof's helper survived the timeout"
+        fi
+}
+
+# One lsof run per sweep, not one per directory.
+test_lsof_probe_runs_lsof_once_per_sweep() {
+        local real wrapper n
+        real=$(system_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
+        wrapper=$(fake_lsof lsof-counting "echo run >>$T/lsof-runs; exec $real \"\$@\"")
+        for n in 1 2 3 4; do
+                "$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use >/dev/null
+        done
+        rm -f "$T/lsof-runs"
+        EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$wrapper later sweep >/dev/null
+        n=$(wc -l <"$T/lsof-runs")
+        [ "$n" -eq 1 ] || fail "a sweep of 4 directories ran lsof $n times"
+        [ "$(count_tracked "$W")" -eq 0 ] || fail "the free directories were not removed"
 }
 
 test_unknown_probe_result_defers_with_a_warning_and_deletes_nothing() {
