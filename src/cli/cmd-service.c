@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ephemdir install-service / uninstall-service: a systemd user service and
- * timer that run `ephemdir sweep` unattended, later, as the user.
+ * timer that run `ephemdir sweep` unattended, later, as the user.  On macOS
+ * (or when a test build forces it) a LaunchAgent instead: service-launchd.c
+ * writes it with the checks and file handling below, shared through
+ * service.h.
  *
  * Whatever the timer runs must stay what it is now, so before anything is
  * written:
@@ -40,6 +43,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "output.h"
+#include "service.h"
 #include "util.h"
 
 #if HAVE_LIBSYSTEMD
@@ -52,14 +56,16 @@
 #define WANTS_DIR "timers.target.wants"
 #define ENV_BINARY "/usr/bin/env"
 #define DEFAULT_INTERVAL 600
-#define MAX_UNIT_SIZE 65536
+#define MAX_FILE_SIZE 65536
 #define MAX_SYMLINKS 40
 
-#define UNIT_HEADER                                                                     \
-        "# Written by `ephemdir install-service`; `ephemdir uninstall-service` removes it.\n" \
-        "# Edit it and uninstall-service leaves it alone (the fingerprint below no longer\n" \
-        "# matches): rerun install-service to change the interval instead.\n"
-#define FINGERPRINT_PREFIX "# ephemdir-fingerprint: "
+static const struct service_style unit_style = {
+        .header = "# Written by `ephemdir install-service`; `ephemdir uninstall-service` removes it.\n"
+                  "# Edit it and uninstall-service leaves it alone (the fingerprint below no longer\n"
+                  "# matches): rerun install-service to change the interval instead.\n",
+        .seal_open = "# ephemdir-fingerprint: ",
+        .seal_close = "",
+};
 
 #define ENABLE_COMMAND "systemctl --user daemon-reload && systemctl --user enable --now " TIMER_NAME
 #define STOP_COMMAND "systemctl --user stop " TIMER_NAME " && systemctl --user daemon-reload"
@@ -69,9 +75,7 @@ enum {
         OPT_NO_ENABLE,
 };
 
-/* Informational lines on stderr (stdout is data): hidden by --quiet. */
-static void note(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(const struct cli *cli, const char *fmt, ...) {
+void service_note(const struct cli *cli, const char *fmt, ...) {
         va_list ap;
         char *msg = NULL;
 
@@ -328,18 +332,20 @@ static int own_binary(char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static bool verify_runtime(const struct cli *cli, const char *exe, uid_t uid) {
+/* scrubber: the program that runs exe with a clean environment, checked
+ * like it; NULL when the service manager sets the environment itself. */
+static bool verify_runtime(const struct cli *cli, const char *exe, const char *scrubber, uid_t uid) {
         struct objects o = { 0 };
         bool ok;
 
         /* env would take an argument with '=' for an assignment, not the
          * program to run. */
-        if (strchr(exe, '=')) {
+        if (scrubber && strchr(exe, '=')) {
                 cli_error(cli, "refusing to schedule %s: a path with '=' cannot follow env -i", exe);
                 return false;
         }
         ok = check_one(cli, "the ephemdir binary", exe, uid) &&
-             check_one(cli, "the environment scrubber", ENV_BINARY, uid);
+             (!scrubber || check_one(cli, "the environment scrubber", scrubber, uid));
         if (!ok)
                 return false;
 
@@ -406,33 +412,40 @@ static uint64_t fingerprint(const char *s, size_t n) {
         return h;
 }
 
-/* Close the memstream f (text in *buf) and seal it with a fingerprint line. */
-static int seal_text(FILE *f, char **buf, size_t *len, char **ret) {
-        bool failed = ferror(f);
-
-        if (fclose(f) != 0 || failed)
-                return -ENOMEM;
-        if (asprintf(ret, "%s" FINGERPRINT_PREFIX "%016" PRIx64 "\n", *buf, fingerprint(*buf, *len)) < 0)
+/* The last line of a file whose text before it is s[0..n). */
+static int seal_line(const struct service_style *style, const char *s, size_t n, char **ret) {
+        if (asprintf(ret, "%s%016" PRIx64 "%s\n", style->seal_open, fingerprint(s, n), style->seal_close) < 0)
                 return -ENOMEM;
         return 0;
 }
 
-struct unit_params {
-        const char *exe;
-        const char *data_dir;
-        const char *config_dir;
-        int64_t interval;
-};
+FILE *service_open_text(const struct service_style *style, char **buf, size_t *len) {
+        FILE *f = open_memstream(buf, len);
 
-static int service_text(const struct unit_params *p, char **ret) {
+        if (f)
+                fputs(style->header, f);
+        return f;
+}
+
+int service_seal(const struct service_style *style, FILE *f, char **buf, size_t *len, char **ret) {
+        _cleanup_free_ char *seal = NULL;
+        bool failed = ferror(f);
+
+        if (fclose(f) != 0 || failed)
+                return -ENOMEM;
+        if (seal_line(style, *buf, *len, &seal) < 0 || asprintf(ret, "%s%s", *buf, seal) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int service_text(const struct service_params *p, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        FILE *f = service_open_text(&unit_style, &buf, &len);
 
         if (!f)
                 return -ENOMEM;
-        fputs(UNIT_HEADER
-              "\n[Unit]\n"
+        fputs("\n[Unit]\n"
               "Description=Remove due ephemdir directories\n"
               "Documentation=man:ephemdir(1)\n"
               "\n[Service]\n"
@@ -460,20 +473,19 @@ static int service_text(const struct unit_params *p, char **ret) {
               "SystemCallArchitectures=native\n"
               "Nice=19\n"
               "IOSchedulingClass=idle\n", f);
-        return seal_text(f, &buf, &len, ret);
+        return service_seal(&unit_style, f, &buf, &len, ret);
 }
 
-static int timer_text(const struct unit_params *p, char **ret) {
+static int timer_text(const struct service_params *p, char **ret) {
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        FILE *f = service_open_text(&unit_style, &buf, &len);
 
         if (!f)
                 return -ENOMEM;
         /* OnStartupSec= already past when the timer starts elapses at once,
          * so enabling it mid-session starts the cycle too. */
-        fprintf(f, UNIT_HEADER
-                "\n[Unit]\n"
+        fprintf(f, "\n[Unit]\n"
                 "Description=Remove due ephemdir directories periodically\n"
                 "Documentation=man:ephemdir(1)\n"
                 "\n[Timer]\n"
@@ -483,26 +495,29 @@ static int timer_text(const struct unit_params *p, char **ret) {
                 "\n[Install]\n"
                 "WantedBy=timers.target\n",
                 p->interval, p->interval < 60 ? 1 : 60);
-        return seal_text(f, &buf, &len, ret);
+        return service_seal(&unit_style, f, &buf, &len, ret);
 }
 
 /* Did install-service write exactly this text?  Header first, fingerprint
  * of everything before it last. */
-static bool text_is_ours(const char *s, size_t n) {
-        if (memchr(s, '\0', n) || n < sizeof(UNIT_HEADER) || strncmp(s, UNIT_HEADER, sizeof(UNIT_HEADER) - 1))
+static bool text_is_ours(const struct service_style *style, const char *s, size_t n) {
+        size_t header = strlen(style->header);
+
+        if (memchr(s, '\0', n) || n <= header || strncmp(s, style->header, header) != 0)
                 return false;
         if (s[n - 1] != '\n')
                 return false;
         const char *last = memrchr(s, '\n', n - 1);
         last = last ? last + 1 : s;
         size_t body = (size_t) (last - s);
-        char want[sizeof(FINGERPRINT_PREFIX) + 17 + 1];
-        snprintf(want, sizeof(want), FINGERPRINT_PREFIX "%016" PRIx64 "\n", fingerprint(s, body));
+        _cleanup_free_ char *want = NULL;
+        if (seal_line(style, s, body, &want) < 0)
+                return false;
         return n - body == strlen(want) && memcmp(last, want, n - body) == 0;
 }
 
 /* ------------------------------------------------------------------------ */
-/* The unit directory                                                       */
+/* The target directory                                                     */
 
 /* stdout is data: one path per line, escaped like every path we print. */
 static void print_path(const char *dir, const char *name) {
@@ -514,21 +529,30 @@ static void print_path(const char *dir, const char *name) {
         printf("%s\n", shown ? shown : "?");
 }
 
+int service_home(char **ret) {
+        const char *home = getenv("HOME");
+
+        if (!home || home[0] != '/') {
+                struct passwd *pw = getpwuid(geteuid());
+                home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home || home[0] != '/')
+                return -ENOENT;
+        return path_normalize(home, NULL, ret);
+}
+
 static int unit_dir_path(char **ret) {
-        _cleanup_free_ char *raw = NULL;
-        const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        _cleanup_free_ char *raw = NULL, *home = NULL;
+        const char *x = getenv("XDG_CONFIG_HOME");
 
         /* Where the user manager looks: its $XDG_CONFIG_HOME, else ~/.config. */
         if (x && x[0] == '/') {
                 if (asprintf(&raw, "%s/systemd/user", x) < 0)
                         return -ENOMEM;
         } else {
-                if (!home || home[0] != '/') {
-                        struct passwd *pw = getpwuid(geteuid());
-                        home = pw ? pw->pw_dir : NULL;
-                }
-                if (!home || home[0] != '/')
-                        return -ENOENT;
+                int r = service_home(&home);
+                if (r < 0)
+                        return r;
                 if (asprintf(&raw, "%s/.config/systemd/user", home) < 0)
                         return -ENOMEM;
         }
@@ -556,18 +580,17 @@ static const char *describe_component(const char *path, uid_t uid, int r) {
         return "is not private to you";
 }
 
-static int refuse_unit_dir(const struct cli *cli, const char *dir, const char *bad, uid_t uid, int r) {
-        cli_error(cli, "refusing the unit directory %s: %s %s; every directory on the way must be owned "
+static int refuse_dir(const struct cli *cli, const char *what, const char *dir, const char *bad, uid_t uid,
+                      int r) {
+        cli_error(cli, "refusing %s %s: %s %s; every directory on the way must be owned "
                        "by you (or root) and writable by its owner only",
-                  dir, bad ? bad : dir, describe_component(bad ? bad : dir, uid, r));
+                  what, dir, bad ? bad : dir, describe_component(bad ? bad : dir, uid, r));
         return EXIT_FAIL;
 }
 
-/* Open the unit directory through the trusted walk; with create, make the
- * missing part (0700) first.  The final directory must be the user's own,
- * not a shared sticky one.  Returns 0 with *ret_fd; -ENOENT when it does
- * not exist (without create); else the exit code of the refusal printed. */
-static int open_unit_dir(const struct cli *cli, const char *dir, bool create, uid_t uid, int *ret_fd) {
+/* The final directory must be the user's own, not a shared sticky one. */
+int service_open_dir(const struct cli *cli, const char *what, const char *dir, bool create, uid_t uid,
+                     int *ret_fd) {
         _cleanup_free_ char *bad = NULL;
         _cleanup_close_ int fd = -1;
         enum trust_verdict verdict;
@@ -587,23 +610,17 @@ static int open_unit_dir(const struct cli *cli, const char *dir, bool create, ui
         if (r == -ENOENT && !create)
                 return -ENOENT;
         if (r < 0)
-                return refuse_unit_dir(cli, dir, bad, uid, r);
+                return refuse_dir(cli, what, dir, bad, uid, r);
         if (verdict != TRUST_PRIVATE)
-                return refuse_unit_dir(cli, dir, NULL, uid, -EPERM);
+                return refuse_dir(cli, what, dir, NULL, uid, -EPERM);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
 /* ------------------------------------------------------------------------ */
-/* Unit files, relative to the verified directory fd                         */
+/* Generated files, relative to the verified directory fd                   */
 
-enum unit_state {
-        UNIT_ABSENT,
-        UNIT_OURS,
-        UNIT_FOREIGN,    /* someone else's, edited, or not a regular file */
-};
-
-static int read_unit(int dir_fd, const char *name, char **ret, size_t *ret_len) {
+static int read_small_file(int dir_fd, const char *name, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         struct stat st;
 
@@ -611,7 +628,7 @@ static int read_unit(int dir_fd, const char *name, char **ret, size_t *ret_len) 
                 return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size > MAX_UNIT_SIZE)
+        if (!S_ISREG(st.st_mode) || st.st_size > MAX_FILE_SIZE)
                 return -EINVAL;
 
         char *buf = malloc((size_t) st.st_size + 1);
@@ -636,16 +653,16 @@ static int read_unit(int dir_fd, const char *name, char **ret, size_t *ret_len) 
         return 0;
 }
 
-static enum unit_state unit_state(int dir_fd, const char *name) {
+enum service_file service_file_state(const struct service_style *style, int dir_fd, const char *name) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = read_unit(dir_fd, name, &text, &len);
+        int r = read_small_file(dir_fd, name, &text, &len);
 
         if (r == -ENOENT)
-                return UNIT_ABSENT;
+                return SERVICE_FILE_ABSENT;
         if (r < 0)
-                return UNIT_FOREIGN;   /* a symlink (ELOOP), a directory, unreadable... */
-        return text_is_ours(text, len) ? UNIT_OURS : UNIT_FOREIGN;
+                return SERVICE_FILE_FOREIGN;   /* a symlink (ELOOP), a directory, unreadable... */
+        return text_is_ours(style, text, len) ? SERVICE_FILE_OURS : SERVICE_FILE_FOREIGN;
 }
 
 static int write_all(int fd, const char *s, size_t n) {
@@ -662,10 +679,11 @@ static int write_all(int fd, const char *s, size_t n) {
         return 0;
 }
 
-/* Write name atomically: a fresh temporary file in the same directory, then
- * rename over.  A crash leaves the old file or the new one, never half of
- * either; the temporary name has no unit suffix, so the manager ignores it. */
-static int write_unit(int dir_fd, const char *name, const char *text) {
+/* Atomic: a fresh temporary file in the same directory, then rename over.
+ * A crash leaves the old file or the new one, never half of either; the
+ * temporary name is hidden and has neither a unit nor a plist suffix, so
+ * no service manager picks it up. */
+static int service_write_file(int dir_fd, const char *name, const char *text) {
         uint64_t rnd;
         char tmp[NAME_MAX + 1];
 
@@ -677,7 +695,8 @@ static int write_unit(int dir_fd, const char *name, const char *text) {
         if (fd < 0)
                 return -errno;
         /* 0644 whatever the umask: the manager only needs to read it, and a
-         * world-readable unit is what systemctl edit would leave too. */
+         * world-readable unit is what systemctl edit would leave too (and
+         * what launchd expects of a LaunchAgent). */
         int r = fchmod(fd, 0644) < 0 ? -errno : write_all(fd, text, strlen(text));
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
@@ -913,22 +932,17 @@ static bool effective_dirs(struct cli *cli, const char **ret_data, const char **
         return true;
 }
 
-/* Write both units, refusing to replace a file that install-service did not
- * write.  The service goes first, so the timer never names a missing unit. */
-static int write_units(const struct cli *cli, int dir_fd, const char *dir, const char *service,
-                       const char *timer) {
-        const char *names[] = { SERVICE_NAME, TIMER_NAME };
-        const char *texts[] = { service, timer };
-
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (unit_state(dir_fd, names[i]) == UNIT_FOREIGN) {
+int service_write_files(const struct cli *cli, const struct service_style *style, int dir_fd, const char *dir,
+                        const char *const *names, const char *const *texts, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (service_file_state(style, dir_fd, names[i]) == SERVICE_FILE_FOREIGN) {
                         cli_error(cli, "refusing to replace %s/%s: it was not written by ephemdir "
                                        "install-service, or was edited since (move it away first)",
                                   dir, names[i]);
                         return EXIT_FAIL;
                 }
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                int r = write_unit(dir_fd, names[i], texts[i]);
+        for (size_t i = 0; i < n; i++) {
+                int r = service_write_file(dir_fd, names[i], texts[i]);
                 if (r < 0) {
                         cli_error(cli, "writing %s/%s: %s", dir, names[i], strerror(-r));
                         return EXIT_FAIL;
@@ -958,12 +972,12 @@ static int enable_units(const struct cli *cli) {
                 cli_error(cli, "the user manager refused (%s); the unit files are written, to start the "
                                "timer run: %s", m.error, ENABLE_COMMAND);
         else
-                note(cli, "enabled and started %s", TIMER_NAME);
+                service_note(cli, "enabled and started %s", TIMER_NAME);
         manager_close(&m);
         return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static int parse_install_options(struct cli *cli, int argc, char **argv, int64_t *interval, bool *enable) {
+static int parse_install_options(struct cli *cli, int argc, char **argv, struct service_params *p, bool *enable) {
         static const struct option options[] = {
                 { "interval", required_argument, NULL, OPT_INTERVAL },
                 { "no-enable", no_argument, NULL, OPT_NO_ENABLE },
@@ -973,8 +987,9 @@ static int parse_install_options(struct cli *cli, int argc, char **argv, int64_t
 
         while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0) {
                 if (c == OPT_INTERVAL) {
-                        if (!cli_parse_duration(cli, "interval", optarg, interval))
+                        if (!cli_parse_duration(cli, "interval", optarg, &p->interval))
                                 return EXIT_USAGE;
+                        p->interval_arg = optarg;
                 } else if (c == OPT_NO_ENABLE)
                         *enable = false;
                 else if ((r = cli_common_option(cli, cli_find_command("install-service"), c, optarg)) >= 0)
@@ -983,30 +998,28 @@ static int parse_install_options(struct cli *cli, int argc, char **argv, int64_t
         return cli_check_args(cli, argc, argv, 0, 0);
 }
 
-int cmd_install_service(struct cli *cli, int argc, char **argv) {
-        struct unit_params p = { .interval = DEFAULT_INTERVAL };
-        _cleanup_free_ char *exe = NULL, *dir = NULL, *service = NULL, *timer = NULL;
+/* macOS has launchd, everything else we build for systemd.  Test builds can
+ * pick either (EPHEMDIR_TEST_SERVICE_BACKEND=launchd|systemd), so the
+ * LaunchAgent writer runs in the Linux test suite too. */
+static bool use_launchd(void) {
+#if EPHEMDIR_TEST_HOOKS
+        const char *b = getenv("EPHEMDIR_TEST_SERVICE_BACKEND");
+        if (b && (streq(b, "launchd") || streq(b, "systemd")))
+                return streq(b, "launchd");
+#endif
+#ifdef __APPLE__
+        return true;
+#else
+        return false;
+#endif
+}
+
+static int install_systemd(const struct cli *cli, const struct service_params *p, bool enable) {
+        _cleanup_free_ char *dir = NULL, *service = NULL, *timer = NULL;
         _cleanup_close_ int dir_fd = -1;
-        bool enable = true;
-        uid_t uid = geteuid();
         int r;
 
-        r = parse_install_options(cli, argc, argv, &p.interval, &enable);
-        if (r >= 0)
-                return r;
-
-        /* Everything is checked before anything is written. */
-        r = own_binary(&exe);
-        if (r < 0) {
-                cli_error(cli, "cannot find the ephemdir binary: %s", strerror(-r));
-                return EXIT_FAIL;
-        }
-        if (!verify_runtime(cli, exe, uid))
-                return EXIT_FAIL;
-        p.exe = exe;
-        if (!effective_dirs(cli, &p.data_dir, &p.config_dir))
-                return EXIT_FAIL;
-        if (service_text(&p, &service) < 0 || timer_text(&p, &timer) < 0) {
+        if (service_text(p, &service) < 0 || timer_text(p, &timer) < 0) {
                 cli_error(cli, "%s", strerror(ENOMEM));
                 return EXIT_FAIL;
         }
@@ -1015,18 +1028,49 @@ int cmd_install_service(struct cli *cli, int argc, char **argv) {
                 cli_error(cli, "cannot tell where the user unit directory is: %s", strerror(-r));
                 return EXIT_FAIL;
         }
-        r = open_unit_dir(cli, dir, true, uid, &dir_fd);
+        r = service_open_dir(cli, "the unit directory", dir, true, geteuid(), &dir_fd);
         if (r != 0)
                 return r;
 
-        r = write_units(cli, dir_fd, dir, service, timer);
+        /* The service goes first, so the timer never names a missing unit. */
+        const char *const names[] = { SERVICE_NAME, TIMER_NAME };
+        const char *const texts[] = { service, timer };
+        r = service_write_files(cli, &unit_style, dir_fd, dir, names, texts, ELEMENTSOF(names));
         if (r != EXIT_OK)
                 return r;
         if (!enable) {
-                note(cli, "files written; to start the timer, run: %s", ENABLE_COMMAND);
+                service_note(cli, "files written; to start the timer, run: %s", ENABLE_COMMAND);
                 return EXIT_OK;
         }
         return enable_units(cli);
+}
+
+int cmd_install_service(struct cli *cli, int argc, char **argv) {
+        struct service_params p = { .interval = DEFAULT_INTERVAL };
+        _cleanup_free_ char *exe = NULL;
+        bool enable = true, launchd = use_launchd();
+        uid_t uid = geteuid();
+        int r;
+
+        r = parse_install_options(cli, argc, argv, &p, &enable);
+        if (r >= 0)
+                return r;
+        if (launchd && (r = launchd_check_interval(cli, &p)) != EXIT_OK)
+                return r;
+
+        /* Everything is checked before anything is written.  launchd sets
+         * the job's environment itself: no env -i to check. */
+        r = own_binary(&exe);
+        if (r < 0) {
+                cli_error(cli, "cannot find the ephemdir binary: %s", strerror(-r));
+                return EXIT_FAIL;
+        }
+        if (!verify_runtime(cli, exe, launchd ? NULL : ENV_BINARY, uid))
+                return EXIT_FAIL;
+        p.exe = exe;
+        if (!effective_dirs(cli, &p.data_dir, &p.config_dir))
+                return EXIT_FAIL;
+        return launchd ? launchd_install(cli, &p, enable) : install_systemd(cli, &p, enable);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1053,17 +1097,16 @@ static void remove_wants_link(const struct cli *cli, int dir_fd, const char *dir
                 cli_warn(cli, "removing %s/" WANTS_DIR "/" TIMER_NAME ": %s", dir, strerror(errno));
 }
 
-/* Remove our files, leave anyone else's.  Returns the exit code. */
-static int remove_units(const struct cli *cli, int dir_fd, const char *dir, const enum unit_state *state) {
-        const char *names[] = { TIMER_NAME, SERVICE_NAME };
+int service_remove_files(const struct cli *cli, int dir_fd, const char *dir, const char *const *names,
+                         const enum service_file *state, size_t n) {
         int ret = EXIT_OK;
 
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                if (state[i] == UNIT_FOREIGN) {
+        for (size_t i = 0; i < n; i++) {
+                if (state[i] == SERVICE_FILE_FOREIGN) {
                         cli_error(cli, "left %s/%s in place: it was not written by ephemdir install-service, "
                                        "or was edited since", dir, names[i]);
                         ret = EXIT_FAIL;
-                } else if (state[i] == UNIT_OURS) {
+                } else if (state[i] == SERVICE_FILE_OURS) {
                         if (unlinkat(dir_fd, names[i], 0) < 0) {
                                 cli_error(cli, "removing %s/%s: %s", dir, names[i], strerror(errno));
                                 ret = EXIT_FAIL;
@@ -1074,14 +1117,68 @@ static int remove_units(const struct cli *cli, int dir_fd, const char *dir, cons
         return ret;
 }
 
+int service_find_installed(const struct cli *cli, const struct service_style *style, const char *what,
+                           const char *dir, const char *const *names, size_t n, enum service_file *ret_state,
+                           int *ret_fd) {
+        _cleanup_close_ int fd = -1;
+        bool any = false;
+        int r = service_open_dir(cli, what, dir, false, geteuid(), &fd);
+
+        if (r == -ENOENT) {
+                service_note(cli, "no service installed (%s does not exist)", dir);
+                return EXIT_OK;
+        }
+        if (r != 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                ret_state[i] = service_file_state(style, fd, names[i]);
+                any = any || ret_state[i] != SERVICE_FILE_ABSENT;
+        }
+        if (!any) {
+                service_note(cli, "no service installed in %s", dir);
+                return EXIT_OK;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return -1;
+}
+
+static int uninstall_systemd(const struct cli *cli) {
+        const char *const names[] = { TIMER_NAME, SERVICE_NAME };
+        enum service_file state[ELEMENTSOF(names)] = { SERVICE_FILE_ABSENT };
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int dir_fd = -1;
+        struct manager m = { 0 };
+
+        int r = unit_dir_path(&dir);
+        if (r < 0) {
+                cli_error(cli, "cannot tell where the user unit directory is: %s", strerror(-r));
+                return EXIT_FAIL;
+        }
+        r = service_find_installed(cli, &unit_style, "the unit directory", dir, names, ELEMENTSOF(names), state,
+                                   &dir_fd);
+        if (r >= 0)
+                return r;
+
+        bool managed = (state[0] == SERVICE_FILE_OURS || state[1] == SERVICE_FILE_OURS) && manager_open(&m);
+        if (managed && state[0] == SERVICE_FILE_OURS && manager_disable(&m) < 0)
+                cli_warn(cli, "disabling %s: %s", TIMER_NAME, m.error);
+        int ret = service_remove_files(cli, dir_fd, dir, names, state, ELEMENTSOF(names));
+        if (managed) {
+                if (manager_reload(&m) < 0)
+                        cli_warn(cli, "reloading the user manager: %s", m.error);
+        } else if (state[0] == SERVICE_FILE_OURS) {
+                remove_wants_link(cli, dir_fd, dir);
+                cli_error(cli, "no systemd user manager reachable (%s); if one runs for you, finish with: %s",
+                          m.error, STOP_COMMAND);
+        }
+        manager_close(&m);
+        return ret;
+}
+
 int cmd_uninstall_service(struct cli *cli, int argc, char **argv) {
         static const struct option options[] = {
                 COMMON_LONG_OPTIONS,
         };
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int dir_fd = -1;
-        struct manager m = { 0 };
-        uid_t uid = geteuid();
         int c, r;
 
         while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options, NULL)) >= 0)
@@ -1090,38 +1187,5 @@ int cmd_uninstall_service(struct cli *cli, int argc, char **argv) {
         r = cli_check_args(cli, argc, argv, 0, 0);
         if (r >= 0)
                 return r;
-
-        r = unit_dir_path(&dir);
-        if (r < 0) {
-                cli_error(cli, "cannot tell where the user unit directory is: %s", strerror(-r));
-                return EXIT_FAIL;
-        }
-        r = open_unit_dir(cli, dir, false, uid, &dir_fd);
-        if (r == -ENOENT) {
-                note(cli, "no service installed (%s does not exist)", dir);
-                return EXIT_OK;
-        }
-        if (r != 0)
-                return r;
-
-        enum unit_state state[] = { unit_state(dir_fd, TIMER_NAME), unit_state(dir_fd, SERVICE_NAME) };
-        if (state[0] == UNIT_ABSENT && state[1] == UNIT_ABSENT) {
-                note(cli, "no service installed in %s", dir);
-                return EXIT_OK;
-        }
-
-        bool managed = (state[0] == UNIT_OURS || state[1] == UNIT_OURS) && manager_open(&m);
-        if (managed && state[0] == UNIT_OURS && manager_disable(&m) < 0)
-                cli_warn(cli, "disabling %s: %s", TIMER_NAME, m.error);
-        int ret = remove_units(cli, dir_fd, dir, state);
-        if (managed) {
-                if (manager_reload(&m) < 0)
-                        cli_warn(cli, "reloading the user manager: %s", m.error);
-        } else if (state[0] == UNIT_OURS) {
-                remove_wants_link(cli, dir_fd, dir);
-                cli_error(cli, "no systemd user manager reachable (%s); if one runs for you, finish with: %s",
-                          m.error, STOP_COMMAND);
-        }
-        manager_close(&m);
-        return ret;
+        return use_launchd() ? launchd_uninstall(cli) : uninstall_systemd(cli);
 }

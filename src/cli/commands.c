@@ -63,9 +63,9 @@ const struct command cli_commands[] = {
           "      --system            system scope (root): /etc, /run, /usr/lib rules.d\n"
           "      --json              a JSON report of what was done\n" },
         { "install-service", cmd_install_service, "[options]",
-          "schedule sweeps with a systemd user timer",
+          "schedule sweeps: a systemd user timer (macOS: a LaunchAgent)",
           "      --interval D        time between sweeps (default 10m)\n"
-          "      --no-enable         write the unit files only; print the systemctl command\n" },
+          "      --no-enable         write the files only; print the command that enables them\n" },
         { "uninstall-service", cmd_uninstall_service, "[options]",
           "remove the scheduled sweep service", "" },
         { "shell-init", cmd_shell_init, "[bash|zsh|fish]",

@@ -229,6 +229,13 @@ make_root_fixture() {
         fi
 }
 
+# expect_tree DIR WANT: everything in DIR, as "path mode owner" lines.
+expect_tree() {
+        local listing
+        listing=$(cd "$1" && find . -printf '%p %m %u\n' | sort)
+        [ "$listing" = "$2" ] || fail "tree of $1: [$listing], want [$2]"
+}
+
 # ---------------------------------------------------------------------------
 
 test_install_writes_exactly_two_units_0644_in_a_private_tree() {
@@ -237,15 +244,13 @@ test_install_writes_exactly_two_units_0644_in_a_private_tree() {
         expect_rc 0 || return
         [ "$out" = "$SERVICE"$'\n'"$TIMER" ] || fail "stdout should list the two files: [$out]"
         expect_err_contains "$ENABLE_CMD"
-        local listing want me
+        local me
         me=$(id -un)
-        listing=$(cd "$HOME/.config" && find . -printf '%p %m %u\n' | sort)
-        want=". 700 $me
+        expect_tree "$HOME/.config" ". 700 $me
 ./systemd 700 $me
 ./systemd/user 700 $me
 ./systemd/user/ephemdir-sweep.service 644 $me
 ./systemd/user/ephemdir-sweep.timer 644 $me"
-        [ "$listing" = "$want" ] || fail "unit tree: [$listing], want [$want]"
 }
 
 test_service_runs_sweep_from_root_with_a_scrubbed_pinned_environment() {
@@ -416,16 +421,25 @@ test_group_writable_unit_dir_chain_is_refused() {
         expect_absent "$HOME/.config/systemd"
 }
 
+# expect_symlink_refused LINK RUNNER ARGS...: with LINK a symbolic link to
+# an empty directory, RUNNER ARGS refuses, naming LINK, and writes nothing
+# through it.
+expect_symlink_refused() {
+        local link=$1 target="$HOME/elsewhere"
+        shift
+        mkdir -p "$target"
+        ln -s "$target" "$link"
+        "$@"
+        expect_rc 1
+        expect_err_contains "$link is a symbolic link"
+        [ -z "$(ls -A "$target")" ] || fail "wrote through the symlink"
+        rm "$link"
+        rmdir "$target"
+}
+
 test_symlinked_unit_dir_chain_is_refused() {
         fresh_units
-        mkdir -p "$HOME/elsewhere"
-        ln -s elsewhere "$HOME/.config"
-        run install-service --no-enable
-        expect_rc 1
-        expect_err_contains "$HOME/.config is a symbolic link"
-        [ -z "$(ls -A "$HOME/elsewhere")" ] || fail "wrote through the symlink"
-        rm "$HOME/.config"
-        rmdir "$HOME/elsewhere"
+        expect_symlink_refused "$HOME/.config" run install-service --no-enable
 }
 
 test_foreign_owned_unit_dir_chain_is_refused() {
@@ -495,6 +509,424 @@ test_uninstall_keeps_an_enable_link_to_another_file() {
         run uninstall-service
         expect_rc 0
         [ -L "$UNITS/timers.target.wants/ephemdir-sweep.timer" ] || fail "removed a link that was not to our file"
+}
+
+# --- launchd: the LaunchAgent written on macOS --------------------------------
+# A test build forces that backend with EPHEMDIR_TEST_SERVICE_BACKEND=launchd
+# and stands in for /bin/launchctl with EPHEMDIR_TEST_LAUNCHCTL.
+
+AGENTS="$HOME/Library/LaunchAgents"
+PLIST="$AGENTS/org.ephemdir.sweep.plist"
+FAKE="$T/fake-launchctl"
+TEMPLATE="${EPHEMDIR_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/contrib/launchd/org.ephemdir.sweep.plist.in"
+unset EPHEMDIR_TEST_SERVICE_BACKEND EPHEMDIR_TEST_LAUNCHCTL
+
+launchd_testable() {
+        have_hooks && return 0
+        echo "note: needs -Dtest_hooks=true (EPHEMDIR_TEST_SERVICE_BACKEND); skipped"
+        return 1
+}
+
+lrun() { EPHEMDIR_TEST_SERVICE_BACKEND=launchd run "$@"; }
+
+fresh_agents() {
+        chmod -R u+rwx "$HOME" 2>/dev/null || true
+        rm -rf "$HOME/Library" "$HOME/.config" "$HOME/elsewhere"
+}
+
+# The property list read back: with python3's plistlib (expat, strict XML)
+# when there is one, else well-formedness with xmllint, else nothing.
+cat >"$T/plist.py" <<'EOF'
+import plistlib, re, sys
+from xml.sax.saxutils import escape
+
+def typed(v):
+    """Values with their types: True must not pass for 1."""
+    if isinstance(v, dict):
+        return {k: typed(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [typed(x) for x in v]
+    return (type(v).__name__, v)
+
+def load(path):
+    with open(path, "rb") as f:
+        return plistlib.load(f)
+
+def check(path, exe, data, config, interval):
+    log = data + "/sweep.log"
+    want = {"Label": "org.ephemdir.sweep", "ProgramArguments": [exe, "sweep"],
+            "EnvironmentVariables": {"EPHEMDIR_DATA_DIR": data, "EPHEMDIR_CONFIG_DIR": config},
+            "WorkingDirectory": "/", "StartInterval": int(interval), "RunAtLoad": True,
+            "StandardOutPath": log, "StandardErrorPath": log, "ProcessType": "Background",
+            "LowPriorityIO": True, "Nice": 19, "Umask": 0o077}
+    got = load(path)
+    if typed(got) != typed(want):
+        sys.exit("got  %r\nwant %r" % (got, want))
+
+def template(tpl, path):
+    """The contrib template, filled with the values of a generated agent,
+    says what the agent says."""
+    got = load(path)
+    env = got["EnvironmentVariables"]
+    values = {"EPHEMDIR": got["ProgramArguments"][0], "DATA_DIR": env["EPHEMDIR_DATA_DIR"],
+              "CONFIG_DIR": env["EPHEMDIR_CONFIG_DIR"], "INTERVAL": str(got["StartInterval"])}
+    text = open(tpl).read()
+    for k, v in values.items():
+        text = text.replace("@" + k + "@", escape(v, {'"': "&quot;", "'": "&apos;"}))
+    left = re.findall(r"@[A-Z_]+@", re.sub(r"<!--.*?-->", "", text, flags=re.S))
+    if left:
+        sys.exit("placeholders left: %r" % left)
+    filled = plistlib.loads(text.encode())
+    if typed(filled) != typed(got):
+        sys.exit("template %r\nagent    %r" % (filled, got))
+
+{"check": check, "template": template}[sys.argv[1]](*sys.argv[2:])
+EOF
+
+# expect_plist FILE EXE DATA CONFIG INTERVAL: exactly the agent for these.
+expect_plist() {
+        local msg
+        if command -v python3 >/dev/null; then
+                msg=$(python3 "$T/plist.py" check "$@" 2>&1) || fail "LaunchAgent $1: $msg"
+        elif command -v xmllint >/dev/null; then
+                msg=$(xmllint --noout "$1" 2>&1) || fail "LaunchAgent $1 is not well-formed: $msg"
+                echo "note: no python3: checked that $1 is well-formed XML only"
+        else
+                echo "note: neither python3 nor xmllint: property list content not checked"
+        fi
+}
+
+# A launchctl stand-in: logs each call (one line of arguments) to $FAKE.calls
+# and the environment it got to $FAKE.env; answers `print` (is the job
+# loaded?) with the status in $FAKE.print, 113 ("no such service") unless
+# set, anything else with $FAKE.status (0); at `bootout`, records in
+# $FAKE.at-bootout whether the file named in $FAKE.watch still exists.
+# Writes to stdout, which must not reach ephemdir's.
+make_fake_launchctl() {
+        rm -f "$FAKE" "$FAKE".*
+        cat >"$FAKE" <<'EOF'
+#!/bin/sh
+f=$0
+echo "$*" >>"$f.calls"
+tr '\0' '\n' <"/proc/$$/environ" >"$f.env"
+if [ "$1" = bootout ] && [ -f "$f.watch" ]; then
+        if [ -e "$(cat "$f.watch")" ]; then echo present; else echo absent; fi >>"$f.at-bootout"
+fi
+echo "fake launchctl $1"
+case $1 in
+print) exit "$(cat "$f.print" 2>/dev/null || echo 113)" ;;
+*) exit "$(cat "$f.status" 2>/dev/null || echo 0)" ;;
+esac
+EOF
+        chmod 755 "$FAKE"
+}
+
+test_launchd_agent_is_written_0644_in_a_private_library_tree() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        expect_rc 0 || return
+        [ "$out" = "$PLIST" ] || fail "stdout should be the plist path alone: [$out]"
+        expect_err_contains "to load the agent, run: launchctl bootstrap gui/$(id -u) $PLIST"
+        local me
+        me=$(id -un)
+        expect_tree "$HOME/Library" ". 700 $me
+./LaunchAgents 700 $me
+./LaunchAgents/org.ephemdir.sweep.plist 644 $me"
+        expect_absent "$HOME/.config"   # no systemd units next to it
+}
+
+test_launchd_agent_holds_exactly_the_sweep_job_with_pinned_dirs() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        expect_rc 0 || return
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 600
+        [ "$(head -n1 "$PLIST")" = '<?xml version="1.0" encoding="UTF-8"?>' ] || fail "no XML declaration first"
+        tail -n1 "$PLIST" | grep -Eqx '<!-- ephemdir-fingerprint: [0-9a-f]{16} -->' ||
+                fail "no fingerprint comment last: $(tail -n1 "$PLIST")"
+        if command -v xmllint >/dev/null && ! xmllint --noout "$PLIST"; then
+                fail "xmllint rejects the agent"
+        fi
+}
+
+test_launchd_awkward_paths_survive_xml_escaping() {
+        launchd_testable || return 0
+        fresh_agents
+        local data="$T/da ta & <x> \"dq\" 'sq' %n \$HOME ]]> é"$'\t'"tab"$'\n'"nl"$'\r'"cr"
+        local config="$T/conf <!-- -- --> &amp; %%"
+        EPHEMDIR_DATA_DIR=$data EPHEMDIR_CONFIG_DIR=$config lrun install-service --no-enable
+        expect_rc 0 || return
+        expect_plist "$PLIST" "$BIN" "$data" "$config" 600
+        if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$PLIST"; then
+                fail "raw control characters in the agent"
+        fi
+}
+
+test_launchd_unfit_characters_are_refused_with_exit_2_and_nothing_written() {
+        launchd_testable || return 0
+        fresh_agents
+        EPHEMDIR_DATA_DIR="$T/ctl"$'\x01'"dir" lrun install-service --no-enable
+        expect_rc 2
+        expect_err_contains "the data directory '$T/ctl\\x01dir'"
+        expect_err_contains "control character"
+        expect_absent "$HOME/Library"
+
+        lrun install-service --no-enable
+        cp "$PLIST" "$T/before.plist"
+        EPHEMDIR_CONFIG_DIR="$T/bad"$'\xff'"utf8" lrun install-service --no-enable
+        expect_rc 2
+        expect_err_contains "the config directory '$T/bad\\xffutf8'"
+        cmp -s "$PLIST" "$T/before.plist" || fail "a refused install changed the agent"
+}
+
+test_launchd_symlinked_agents_dir_chain_is_refused() {
+        launchd_testable || return 0
+        fresh_agents
+        expect_symlink_refused "$HOME/Library" lrun install-service --no-enable
+        mkdir -p "$HOME/Library"
+        expect_symlink_refused "$AGENTS" lrun install-service --no-enable
+        expect_symlink_refused "$AGENTS" lrun uninstall-service
+}
+
+test_launchd_group_or_world_writable_agents_dir_chain_is_refused() {
+        launchd_testable || return 0
+        fresh_agents
+        mkdir -p "$HOME/Library"
+        chmod 770 "$HOME/Library"
+        lrun install-service --no-enable
+        expect_rc 1
+        expect_err_contains "$HOME/Library is group-writable"
+        expect_absent "$AGENTS"
+
+        chmod 700 "$HOME/Library"
+        mkdir "$AGENTS"
+        chmod 777 "$AGENTS"
+        lrun install-service --no-enable
+        expect_rc 1
+        expect_err_contains "$AGENTS is writable by every user"
+        expect_absent "$PLIST"
+}
+
+test_launchd_foreign_owned_agents_dir_chain_is_refused() {
+        launchd_testable || return 0
+        is_root || { echo "note: needs root to chown; skipped"; return 0; }
+        fresh_agents
+        mkdir -p "$AGENTS"
+        chown 65534 "$HOME/Library"
+        lrun install-service --no-enable
+        expect_rc 1
+        expect_err_contains "$HOME/Library is owned by another user"
+        expect_absent "$PLIST"
+        lrun uninstall-service
+        expect_rc 1
+        expect_err_contains "is owned by another user"
+        chown 0 "$HOME/Library"
+}
+
+test_launchd_install_checks_the_runtime_like_systemd() {
+        launchd_testable || return 0
+        have_runtime_copy || { echo "note: no build-tree libephemdir; skipped"; return 0; }
+        fresh_agents
+        rm -rf "$T/rt"
+        copy_runtime "$T/rt"
+        out=$(EPHEMDIR_TEST_SERVICE_BACKEND=launchd "$T/rt/bin/ephemdir" install-service --no-enable \
+                2>"$T/stderr") && rc=0 || rc=$?
+        err=$(cat "$T/stderr")
+        expect_rc 1
+        expect_err_contains "/$(echo "$T" | cut -d/ -f2) is writable by every user"
+        expect_absent "$HOME/Library"
+}
+
+test_launchd_interval_sets_start_interval_and_bad_values_exit_2() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable --interval 1h30m
+        expect_rc 0 || return
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 5400
+        local bad
+        for bad in 0 -5 soon 10x 4294967296; do
+                lrun install-service --no-enable --interval "$bad"
+                expect_rc 2 "--interval $bad"
+                expect_err_contains "'$bad'"
+        done
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 5400
+        lrun install-service --no-enable --interval 4294967295
+        expect_rc 0
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 4294967295
+}
+
+test_launchd_reinstall_replaces_its_own_agent_in_place() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable --interval 60
+        lrun install-service --no-enable --interval 120
+        expect_rc 0
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 120
+        # It may be loaded with the old interval: boot that out first.
+        expect_err_contains "run: launchctl bootout gui/$(id -u)/org.ephemdir.sweep; launchctl bootstrap"
+        [ "$(ls -A "$AGENTS")" = org.ephemdir.sweep.plist ] || fail "leftovers: $(ls -A "$AGENTS")"
+}
+
+test_launchd_install_refuses_to_replace_an_agent_it_did_not_write() {
+        launchd_testable || return 0
+        fresh_agents
+        mkdir -p "$AGENTS"
+        cp "$TEMPLATE" "$PLIST"
+        lrun install-service --no-enable
+        expect_rc 1
+        expect_err_contains "refusing to replace $PLIST"
+        cmp -s "$PLIST" "$TEMPLATE" || fail "foreign agent changed"
+        lrun uninstall-service
+        expect_rc 1
+        expect_err_contains "left $PLIST in place"
+        expect_exists "$PLIST"
+
+        # Nor a symlink in its place, whatever it points at.
+        rm "$PLIST"
+        echo keep >"$T/target.plist"
+        ln -s "$T/target.plist" "$PLIST"
+        lrun install-service --no-enable
+        expect_rc 1
+        if [ ! -L "$PLIST" ] || [ "$(cat "$T/target.plist")" != keep ]; then
+                fail "replaced or wrote through a symlink"
+        fi
+}
+
+test_launchd_uninstall_removes_only_its_own_agent() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        printf '<plist version="1.0"><dict/></plist>\n' >"$AGENTS/com.example.other.plist"
+        # The systemd backend leaves a LaunchAgent alone.
+        run uninstall-service
+        expect_rc 0
+        expect_exists "$PLIST"
+        lrun uninstall-service
+        expect_rc 0
+        [ "$out" = "$PLIST" ] || fail "stdout should list the removed plist: [$out]"
+        expect_absent "$PLIST"
+        expect_exists "$AGENTS/com.example.other.plist"
+        expect_err_contains "if the agent is loaded, finish with: launchctl bootout gui/$(id -u)/org.ephemdir.sweep"
+        lrun uninstall-service
+        expect_rc 0
+        expect_err_contains "no service installed"
+}
+
+test_launchd_uninstall_leaves_an_edited_agent_and_exits_1() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        sed -i 's|<integer>600</integer>|<integer>5</integer>|' "$PLIST"
+        make_fake_launchctl
+        echo 0 >"$FAKE.print"
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun uninstall-service
+        expect_rc 1
+        expect_err_contains "left $PLIST in place"
+        expect_exists "$PLIST"
+        [ ! -e "$FAKE.calls" ] || fail "launchctl was told about a job that is not ours: $(cat "$FAKE.calls")"
+}
+
+test_launchd_enabling_bootstraps_through_launchctl_with_a_clean_environment() {
+        launchd_testable || return 0
+        fresh_agents
+        make_fake_launchctl
+        local uid
+        uid=$(id -u)
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE DYLD_INSERT_LIBRARIES=/x.dylib lrun install-service
+        expect_rc 0 || return
+        [ "$out" = "$PLIST" ] || fail "launchctl output reached stdout: [$out]"
+        expect_err_contains "fake launchctl bootstrap"   # its output goes to stderr
+        expect_err_contains "loaded org.ephemdir.sweep"
+        [ "$(cat "$FAKE.calls")" = "print gui/$uid/org.ephemdir.sweep
+bootstrap gui/$uid $PLIST" ] || fail "launchctl calls: [$(cat "$FAKE.calls")]"
+        [ "$(cat "$FAKE.env")" = "PATH=/usr/bin:/bin:/usr/sbin:/sbin" ] ||
+                fail "launchctl environment: [$(cat "$FAKE.env")]"
+
+        # Already loaded (an older interval): boot it out, then bootstrap.
+        : >"$FAKE.calls"
+        echo 0 >"$FAKE.print"
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun install-service --interval 2h
+        expect_rc 0
+        [ "$(cat "$FAKE.calls")" = "print gui/$uid/org.ephemdir.sweep
+bootout gui/$uid/org.ephemdir.sweep
+bootstrap gui/$uid $PLIST" ] || fail "launchctl calls: [$(cat "$FAKE.calls")]"
+
+        # --no-enable: launchctl is not run.
+        : >"$FAKE.calls"
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun install-service --no-enable
+        expect_rc 0
+        [ ! -s "$FAKE.calls" ] || fail "--no-enable ran launchctl: $(cat "$FAKE.calls")"
+}
+
+test_launchd_refused_bootstrap_exits_1_with_the_command() {
+        launchd_testable || return 0
+        fresh_agents
+        make_fake_launchctl
+        echo 5 >"$FAKE.status"
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun install-service
+        expect_rc 1
+        expect_err_contains "launchctl exited 5; the agent is written, to load it run: launchctl bootstrap gui/$(id -u) $PLIST"
+        expect_plist "$PLIST" "$BIN" "$EPHEMDIR_DATA_DIR" "$EPHEMDIR_CONFIG_DIR" 600
+}
+
+test_launchd_without_launchctl_prints_an_exact_command_and_exits_0() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service
+        expect_rc 0
+        expect_err_contains "launchd is not available here; to load the agent, run: launchctl bootstrap gui/$(id -u) $PLIST"
+        EPHEMDIR_TEST_LAUNCHCTL="$T/no-such-launchctl" lrun install-service
+        expect_rc 0
+        expect_err_contains "launchctl could not be run: No such file or directory"
+
+        # The command is one the shell reads back to the very path.
+        local home="$T/it's a \"home\" \$x" cmd
+        mkdir -p "$home"
+        chmod 700 "$home"
+        HOME=$home lrun install-service --no-enable
+        expect_rc 0 || return
+        cmd=${err#*run: }
+        local got
+        # shellcheck disable=SC2317  # called by the eval
+        got=$(launchctl() { printf '%s\n' "$3"; }; eval "$cmd")
+        [ "$got" = "$home/Library/LaunchAgents/org.ephemdir.sweep.plist" ] ||
+                fail "printed command [$cmd] names [$got]"
+}
+
+test_launchd_uninstall_boots_out_a_loaded_agent_before_removing_it() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        make_fake_launchctl
+        echo "$PLIST" >"$FAKE.watch"
+        echo 0 >"$FAKE.print"
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun uninstall-service
+        expect_rc 0
+        expect_absent "$PLIST"
+        [ "$(cat "$FAKE.calls")" = "print gui/$(id -u)/org.ephemdir.sweep
+bootout gui/$(id -u)/org.ephemdir.sweep" ] || fail "launchctl calls: [$(cat "$FAKE.calls")]"
+        [ "$(cat "$FAKE.at-bootout")" = present ] || fail "the plist was removed before bootout"
+
+        # Not loaded: nothing to boot out.
+        lrun install-service --no-enable
+        make_fake_launchctl
+        EPHEMDIR_TEST_LAUNCHCTL=$FAKE lrun uninstall-service
+        expect_rc 0
+        expect_absent "$PLIST"
+        [ "$(cat "$FAKE.calls")" = "print gui/$(id -u)/org.ephemdir.sweep" ] ||
+                fail "launchctl calls: [$(cat "$FAKE.calls")]"
+}
+
+test_launchd_template_says_what_install_service_writes() {
+        launchd_testable || return 0
+        command -v python3 >/dev/null || { echo "note: needs python3; skipped"; return 0; }
+        fresh_agents
+        EPHEMDIR_DATA_DIR="$T/d & <t> \"q\"" lrun install-service --no-enable --interval 45
+        expect_rc 0 || return
+        local msg
+        msg=$(python3 "$T/plist.py" template "$TEMPLATE" "$PLIST" 2>&1) ||
+                fail "contrib/launchd template and generated agent differ: $msg"
 }
 
 # --- when systemd runs it -----------------------------------------------------
