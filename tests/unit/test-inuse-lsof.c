@@ -1164,54 +1164,6 @@ static int run_all_tests(void) {
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
-static int wait_status(pid_t pid) {
-        int status;
-
-        if (waitpid(pid, &status, 0) != pid)
-                return 1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-}
-
-#define NO_NAMESPACE 77
-
-/* Root counts every process as its own, so on a shared host any process
- * with an unreadable entry (another test's tree deeper than PATH_MAX)
- * rightly makes every answer UNKNOWN.  Root therefore runs the tests in a
- * new pid + mount namespace with its own /proc, which lsof reads too: a
- * child unshares, the namespace's pid 1 mounts /proc and waits, the tests
- * run in its child (LeakSanitizer cannot run as pid 1). */
-static int run_isolated(void) {
-        pid_t unsharer = fork();
-        if (unsharer < 0)
-                return NO_NAMESPACE;
-        if (unsharer == 0) {
-                if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0 ||
-                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                        _exit(NO_NAMESPACE);
-                pid_t init = fork();
-                if (init < 0)
-                        _exit(NO_NAMESPACE);
-                if (init == 0) {
-                        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                                _exit(NO_NAMESPACE);
-                        pid_t runner = fork();
-                        if (runner < 0)
-                                _exit(1);
-                        if (runner == 0)
-                                _exit(run_all_tests() == 0 ? 0 : 1);
-                        _exit(wait_status(runner));
-                }
-                _exit(wait_status(init));
-        }
-        return wait_status(unsharer);
-}
-
 int main(void) {
-        if (tu_is_root() && !getenv("INUSE_TEST_NO_NAMESPACE")) {
-                int r = run_isolated();
-                if (r != NO_NAMESPACE)
-                        return r;
-                print_message("no pid namespace available: running against the host's /proc\n");
-        }
-        return run_all_tests();
+        return tu_run_with_private_proc(run_all_tests);
 }
