@@ -547,13 +547,18 @@ static void test_scan_cost_with_200_holders(void **state) {
                 best = ms < best ? ms : best;
                 total += ms;
 
-                /* 1000 candidate checks against one snapshot. */
+                /* 1000 candidate checks against one snapshot.  Without a
+                 * private /proc (not root), another test of the same user
+                 * running alongside (a tree deeper than PATH_MAX as its cwd)
+                 * can rightly make the scan incomplete: then "other" is
+                 * UNKNOWN, never BUSY. */
+                inuse_snapshot_stats(s, &stats);
+                enum inuse_verdict want_other = stats.complete ? INUSE_FREE : INUSE_UNKNOWN;
                 const char *paths[] = { held, other };
                 for (unsigned k = 0; k < 1000; k++) {
                         assert_int_equal(inuse_check(s, &paths[0], 1, NULL, NULL), INUSE_BUSY);
-                        assert_int_equal(inuse_check(s, &paths[1], 1, NULL, NULL), INUSE_FREE);
+                        assert_int_equal(inuse_check(s, &paths[1], 1, NULL, NULL), want_other);
                 }
-                inuse_snapshot_stats(s, &stats);
                 inuse_snapshot_free(s);
         }
         print_message("inuse_scan with %u holders (%u fds + cwd each): best %.2f ms, mean %.2f ms; "
