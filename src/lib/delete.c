@@ -39,6 +39,7 @@
 #include "lock.h"
 #include "marker.h"
 #include "delete.h"
+#include "rmtree.h"
 #include "verify.h"
 
 /* Staging names keep a readable piece of the original name; bounded so the
@@ -75,6 +76,10 @@ static unsigned fd_budget(void) {
 
 static void fault_mid_delete(void) {
         fault_point("mid-delete");
+}
+
+static void fault_mid_parallel_delete(void) {
+        fault_point("mid-parallel-delete");
 }
 
 static int staging_name_for(const char *name, const char *claim_id, char **ret) {
@@ -114,7 +119,17 @@ static int delete_staged(ephemdir_ctx *ctx, const struct entry *e, const char *c
                          const char *stat_key, struct sweep_sink *sink) {
         int r;
 
-        r = fs_remove_contents(dir_fd, fd_budget(), NULL, fault_mid_delete);
+        /* Big trees are shared among worker threads, small ones never start
+         * one (rmtree.h); the crash hook still fires on this thread. */
+        struct rm_opts rm = {
+                .max_open_fds = fd_budget(),
+                .max_workers = fs_remove_default_workers(),
+                .workers_after = RM_WORKERS_AFTER,
+                .offer_min_size = RM_OFFER_MIN_DIR_SIZE,
+                .fault_mid_delete = fault_mid_delete,
+                .fault_while_shared = fault_mid_parallel_delete,
+        };
+        r = fs_remove_contents_opts(dir_fd, &rm, NULL);
         if (r == -EXDEV || r == -ESTALE) {
                 ctx_fail(ctx, r, "%s inside %s", r == -EXDEV ? "a mount point stands" :
                          "a directory was moved or replaced", e->staging_path ? e->staging_path : e->path);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Filesystem primitives of the fd-safe core: lexical path helpers, the
- * trusted walk from "/", mount ids, and the fd-bound recursive delete.
+ * trusted walk from "/", mount ids, directory identity and child opening.
+ * The fd-bound recursive delete built on them is rmtree.c.  This file has
+ * no dependency beyond libc: the CLI links its object on its own.
  *
  * Threat model: other local users (or processes of the same user) may rename,
  * replace, symlink or mount things anywhere they can write while we work.  So
@@ -424,20 +426,14 @@ int fs_mount_id(int fd, uint64_t *ret, const char **ret_method) {
 /* ------------------------------------------------------------------------ */
 /* Directory identity and child opening                                     */
 
-struct dir_identity {
-        uint64_t dev;
-        uint64_t ino;
-        uint64_t mnt;
-};
-
-/* One statx per directory gives device, inode and mount id together; the
- * fallback costs an fstat plus the fdinfo read.  dev is encoded like
+/* One statx per directory gives device, inode, mount id and size together;
+ * the fallback costs an fstat plus the fdinfo read.  dev is encoded like
  * st_dev, so it compares with fstat()-derived values as well. */
-static int dir_identity(int fd, struct dir_identity *ret) {
+int fs_dir_identity(int fd, struct fs_dir_identity *ret) {
         struct statx stx;
 
         if (mount_id_fallback_level < 1 &&
-            statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID, &stx) == 0 &&
+            statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_MNT_ID | STATX_SIZE, &stx) == 0 &&
             (stx.stx_mask & (STATX_TYPE | STATX_INO | STATX_MNT_ID)) ==
                     (STATX_TYPE | STATX_INO | STATX_MNT_ID)) {
                 if (!S_ISDIR(stx.stx_mode))
@@ -445,6 +441,7 @@ static int dir_identity(int fd, struct dir_identity *ret) {
                 ret->dev = (uint64_t) makedev(stx.stx_dev_major, stx.stx_dev_minor);
                 ret->ino = stx.stx_ino;
                 ret->mnt = stx.stx_mnt_id;
+                ret->size = stx.stx_mask & STATX_SIZE ? stx.stx_size : 0;
                 return 0;
         }
 
@@ -458,6 +455,7 @@ static int dir_identity(int fd, struct dir_identity *ret) {
                 return r;
         ret->dev = (uint64_t) st.st_dev;
         ret->ino = (uint64_t) st.st_ino;
+        ret->size = st.st_size > 0 ? (uint64_t) st.st_size : 0;
         return 0;
 }
 
@@ -469,14 +467,14 @@ static bool name_is_single_component(const char *name) {
 /* Open a child directory and make sure it lives on the mount `expect` names
  * (st_dev catches a different filesystem, the mount id catches a bind mount
  * of the same one).  Returns the fd; on -EXDEV nothing stays open. */
-static int open_child_on_mount(int dir_fd, const char *name, const struct dir_identity *expect,
-                               struct dir_identity *ret_id) {
+int fs_open_child_on_mount(int dir_fd, const char *name, const struct fs_dir_identity *expect,
+                           struct fs_dir_identity *ret_id) {
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct dir_identity id;
+        struct fs_dir_identity id;
 
         if (fd < 0)
                 return negative_errno();
-        int r = dir_identity(fd, &id);
+        int r = fs_dir_identity(fd, &id);
         if (r < 0)
                 return r;
         if (id.dev != expect->dev || id.mnt != expect->mnt)
@@ -488,331 +486,17 @@ static int open_child_on_mount(int dir_fd, const char *name, const struct dir_id
 }
 
 int fs_open_child_dir(int dir_fd, const char *name, int *ret_fd) {
-        struct dir_identity parent;
+        struct fs_dir_identity parent;
 
         if (!name_is_single_component(name) || !ret_fd)
                 return -EINVAL;
-        int r = dir_identity(dir_fd, &parent);
+        int r = fs_dir_identity(dir_fd, &parent);
         if (r < 0)
                 return r;
 
-        int fd = open_child_on_mount(dir_fd, name, &parent, NULL);
+        int fd = fs_open_child_on_mount(dir_fd, name, &parent, NULL);
         if (fd < 0)
                 return fd;
         *ret_fd = fd;
         return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* fd-bound recursive removal                                               */
-
-/* Fewest fds the walk needs: the root stream, the current directory, the
- * child being opened and the transient fdinfo read of the mount-id fallback. */
-#define RM_MIN_OPEN_FDS 4
-
-/* Readdir passes over one directory that each removed something: normally
- * two (the second finds it empty).  More means someone keeps creating
- * entries; stop rather than race them forever. */
-#define RM_MAX_PASSES 16
-
-struct rm_frame {
-        DIR *dir;          /* NULL while closed to stay within the fd budget */
-        char *name;        /* entry name inside the parent frame; NULL for the root */
-        uint64_t ino;      /* identity recorded when first opened (dev is the root's) */
-        bool progress;     /* something was removed during the current readdir pass */
-        unsigned passes;   /* passes of the current stream */
-};
-
-struct rm_walk {
-        struct rm_frame *frames;
-        size_t depth;        /* frames in use; frames[depth - 1] is the current dir */
-        size_t cap;
-        size_t first_open;   /* frames [1, first_open) are closed, [first_open, depth) open */
-        unsigned open_fds;
-        unsigned max_open_fds;
-        struct dir_identity root; /* every directory must share its dev and mount */
-        struct rm_stats *stats;
-        void (*fault_mid_delete)(void);
-        bool removed_any;
-};
-
-static void rm_walk_done(struct rm_walk *w) {
-        for (size_t i = 0; i < w->depth; i++) {
-                if (w->frames[i].dir)
-                        closedir(w->frames[i].dir);
-                free(w->frames[i].name);
-        }
-        free(w->frames);
-        w->frames = NULL;
-        w->depth = 0;
-}
-
-static int rm_push(struct rm_walk *w, int fd, char *name, uint64_t ino) {
-        if (w->depth == w->cap) {
-                size_t cap = w->cap ? w->cap * 2 : 64;
-                struct rm_frame *f = reallocarray(w->frames, cap, sizeof(*f));
-                if (!f)
-                        return -ENOMEM;
-                w->frames = f;
-                w->cap = cap;
-        }
-
-        DIR *d = fdopendir(fd);
-        if (!d)
-                return negative_errno();
-
-        w->frames[w->depth++] = (struct rm_frame) { .dir = d, .name = name, .ino = ino };
-        w->open_fds++;
-        return 0;
-}
-
-static void rm_note_removed(struct rm_walk *w, struct rm_frame *f) {
-        f->progress = true;
-        if (!w->removed_any) {
-                w->removed_any = true;
-                if (w->fault_mid_delete)
-                        w->fault_mid_delete();
-        }
-}
-
-/* Keep room for the child about to be opened plus the fdinfo fallback's
- * transient fd.  Ancestors closest to the root are needed last, so they go
- * first; the root stream and the current directory always stay open. */
-static void rm_make_room(struct rm_walk *w) {
-        while (w->open_fds + 2 > w->max_open_fds && w->first_open < w->depth - 1) {
-                struct rm_frame *f = &w->frames[w->first_open++];
-                closedir(f->dir);
-                f->dir = NULL;
-                w->open_fds--;
-        }
-        if (w->first_open < 1)
-                w->first_open = 1;
-}
-
-/* Descend into name of the current directory.  -ENOENT: vanished;
- * -ELOOP/-ENOTDIR: no longer a directory; -EXDEV: another mount. */
-static int rm_descend(struct rm_walk *w, const char *name) {
-        rm_make_room(w);
-
-        int parent_fd = dirfd(w->frames[w->depth - 1].dir);
-        struct dir_identity id;
-        _cleanup_close_ int fd = open_child_on_mount(parent_fd, name, &w->root, &id);
-        if (fd < 0)
-                return fd;
-
-        _cleanup_free_ char *copy = strdup(name);
-        if (!copy)
-                return -ENOMEM;
-        int r = rm_push(w, fd, copy, id.ino);
-        if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        TAKE_PTR(copy);
-        return 0;
-}
-
-static int entry_type_unknown_is_dir(int dir_fd, const char *name, bool *ret_is_dir) {
-        struct stat st;
-
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return negative_errno();
-        *ret_is_dir = S_ISDIR(st.st_mode);
-        return 0;
-}
-
-/* Remove (or descend into) one entry of the current directory.  d_type is
- * trusted only to pick the first attempt: every syscall re-checks the type
- * (unlinkat(0) refuses directories, openat(O_DIRECTORY|O_NOFOLLOW) refuses
- * symlinks and files), so an entry swapped under us is re-examined with
- * fstatat and handled as what it now is.  A symlink is only ever unlinked. */
-static int rm_entry(struct rm_walk *w, const char *name, unsigned char d_type) {
-        size_t top = w->depth - 1;
-        int fd = dirfd(w->frames[top].dir);
-        bool is_dir;
-        int r;
-
-        if (d_type == DT_UNKNOWN) {
-                r = entry_type_unknown_is_dir(fd, name, &is_dir);
-                if (r < 0)
-                        return r == -ENOENT ? 0 : r;
-        } else
-                is_dir = d_type == DT_DIR;
-
-        /* Bounded: an attacker flipping the entry between a directory and a
-         * symlink must not keep us busy forever. */
-        for (unsigned attempt = 0; attempt < 4; attempt++) {
-                if (!is_dir) {
-                        if (unlinkat(fd, name, 0) == 0) {
-                                if (w->stats)
-                                        w->stats->files++;
-                                rm_note_removed(w, &w->frames[top]);
-                                return 0;
-                        }
-                        if (errno == ENOENT)
-                                return 0;
-                        if (errno != EISDIR && errno != EPERM)
-                                return negative_errno();
-                        r = -errno;
-                } else {
-                        r = rm_descend(w, name);
-                        if (r == 0 || r == -ENOENT)
-                                return 0;
-                        if (r != -ELOOP && r != -ENOTDIR)
-                                return r;
-                }
-
-                /* Replaced since readdir (or EPERM for a reason other than
-                 * being a directory): look again without following. */
-                int q = entry_type_unknown_is_dir(fd, name, &is_dir);
-                if (q == -ENOENT)
-                        return 0;
-                if (q < 0)
-                        return r;
-                if (r == -EPERM && !is_dir)
-                        return r; /* a real permission problem */
-        }
-        return -EBUSY;
-}
-
-/* Bring the parent of the current frame back after it was closed for the fd
- * budget: reopen it through ".." of the child and check it is the very
- * directory recorded on the way down.  A mismatch means someone moved the
- * subtree: -ESTALE, and nothing more is deleted. */
-static int rm_reopen_parent(struct rm_walk *w) {
-        size_t top = w->depth - 1;
-        struct rm_frame *parent = &w->frames[top - 1];
-        struct dir_identity id;
-
-        _cleanup_close_ int fd = openat(dirfd(w->frames[top].dir), "..",
-                                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        int r = dir_identity(fd, &id);
-        if (r < 0)
-                return r;
-        if (id.dev != w->root.dev || id.ino != parent->ino || id.mnt != w->root.mnt)
-                return -ESTALE;
-
-        parent->dir = fdopendir(fd);
-        if (!parent->dir)
-                return negative_errno();
-        TAKE_FD(fd);
-        parent->progress = false; /* a fresh stream starts afresh */
-        parent->passes = 0;
-        w->open_fds++;
-        w->first_open = top - 1;
-        return 0;
-}
-
-/* The current directory is empty: close it, return to its parent and remove
- * it there, after checking the name still refers to it (a directory moved
- * away and replaced by another one is not ours to rmdir). */
-static int rm_pop(struct rm_walk *w) {
-        size_t top = w->depth - 1;
-        struct rm_frame *child = &w->frames[top];
-        struct stat st;
-        int r;
-
-        if (!w->frames[top - 1].dir) {
-                r = rm_reopen_parent(w);
-                if (r < 0)
-                        return r;
-        }
-        closedir(child->dir);
-        child->dir = NULL;
-        w->open_fds--;
-
-        struct rm_frame *parent = &w->frames[top - 1];
-        int parent_fd = dirfd(parent->dir);
-        if (fstatat(parent_fd, child->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? -ESTALE : negative_errno();
-        if ((uint64_t) st.st_dev != w->root.dev || (uint64_t) st.st_ino != child->ino)
-                return -ESTALE;
-        if (unlinkat(parent_fd, child->name, AT_REMOVEDIR) < 0)
-                return negative_errno();
-
-        if (w->stats)
-                w->stats->dirs++;
-        rm_note_removed(w, parent);
-        free(child->name);
-        child->name = NULL;
-        w->depth--;
-        if (w->first_open > w->depth)
-                w->first_open = w->depth;
-        return 0;
-}
-
-/* End of a readdir pass over the current directory. */
-static int rm_end_of_dir(struct rm_walk *w, bool *ret_done) {
-        struct rm_frame *f = &w->frames[w->depth - 1];
-
-        /* Removing entries while reading is fine on Linux filesystems, but an
-         * extra pass after a pass that removed something (one short getdents)
-         * makes "empty" not depend on that. */
-        if (f->progress) {
-                if (++f->passes >= RM_MAX_PASSES)
-                        return -ENOTEMPTY;
-                f->progress = false;
-                rewinddir(f->dir);
-                return 0;
-        }
-        if (w->depth == 1) {
-                *ret_done = true;
-                return 0;
-        }
-        return rm_pop(w);
-}
-
-static int rm_open_root(struct rm_walk *w, int dir_fd) {
-        /* A new open file description: reading it does not move the caller's
-         * offset, and it works for an O_PATH dir_fd too. */
-        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-
-        /* Without a mount id we could not tell a mount point from a plain
-         * directory: refuse before deleting anything. */
-        int r = dir_identity(fd, &w->root);
-        if (r < 0)
-                return r;
-        r = rm_push(w, fd, NULL, w->root.ino);
-        if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        w->first_open = 1;
-        return 0;
-}
-
-int fs_remove_contents(int dir_fd, unsigned max_open_fds, struct rm_stats *stats,
-                       void (*fault_mid_delete)(void)) {
-        struct rm_walk w = {
-                .max_open_fds = max_open_fds,
-                .stats = stats,
-                .fault_mid_delete = fault_mid_delete,
-        };
-        bool done = false;
-        int r;
-
-        if (dir_fd < 0 || max_open_fds < RM_MIN_OPEN_FDS)
-                return -EINVAL;
-        if (stats)
-                *stats = (struct rm_stats) { 0 };
-
-        r = rm_open_root(&w, dir_fd);
-        while (r >= 0 && !done) {
-                struct rm_frame *f = &w.frames[w.depth - 1];
-
-                errno = 0;
-                struct dirent *de = readdir(f->dir);
-                if (!de) {
-                        r = errno != 0 ? negative_errno() : rm_end_of_dir(&w, &done);
-                        continue;
-                }
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                r = rm_entry(&w, de->d_name, de->d_type);
-        }
-
-        rm_walk_done(&w);
-        return r < 0 ? r : 0;
 }

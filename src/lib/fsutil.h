@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The recursive delete moved to its own module; declared here too for the
+ * callers that always found it in this header. */
+#include "rmtree.h"
+
 /* Lexically normalize path (absolute, or relative to cwd when not NULL):
  * collapse "//", drop ".", resolve ".." textually.  Result is absolute, no
  * trailing slash (except "/").  -EINVAL for empty input or relative input
@@ -64,22 +68,26 @@ int fs_verify_same(int fd, uint64_t dev, uint64_t ino);
  * it is on the same mount as dir_fd.  -EXDEV when it is a mount point. */
 int fs_open_child_dir(int dir_fd, const char *name, int *ret_fd);
 
-struct rm_stats {
-        uint64_t files;
-        uint64_t dirs;
+/* What the deletion walk (rmtree.c) checks every directory against: the
+ * device and inode it is, and the mount it is on; plus its size, a hint of
+ * how many entries it holds (0 when unknown), never used for a decision
+ * about what to delete. */
+struct fs_dir_identity {
+        uint64_t dev;   /* encoded like st_dev */
+        uint64_t ino;
+        uint64_t mnt;   /* mount id */
+        uint64_t size;  /* st_size */
 };
 
-/* Delete everything inside the directory open at dir_fd (not the directory
- * itself), through dir fds only: openat(O_NOFOLLOW|O_DIRECTORY), unlinkat.
- * Iterative with an explicit stack; at most max_open_fds fds are open at
- * once (ancestors are re-entered via ".." and their dev/ino re-checked), so
- * trees deeper than RLIMIT_NOFILE still go.  Never crosses a mount: a
- * directory on another mount stops the walk with -EXDEV and is left alone.
- * A directory whose identity changes under it fails with -ESTALE.
- * max_open_fds must be at least 4 (-EINVAL otherwise).  stats may be NULL;
- * it is zeroed first and counts what was removed, also when failing.
- * A directory on another mount or with an unreadable mount id (-EOPNOTSUPP)
- * is never entered.  fault_mid_delete is called after the first unlink (a
- * hook for crash tests; may be NULL). */
-int fs_remove_contents(int dir_fd, unsigned max_open_fds, struct rm_stats *stats,
-                       void (*fault_mid_delete)(void));
+/* Identity of the directory open at fd: one statx, or fstat plus the
+ * mount-id fallback.  -ENOTDIR for a non-directory; -EOPNOTSUPP when no
+ * mount id can be read (then nothing may be deleted below it). */
+int fs_dir_identity(int fd, struct fs_dir_identity *ret);
+
+/* openat(dir_fd, name, O_RDONLY|O_DIRECTORY|O_NOFOLLOW) and check the result
+ * is on the device and mount `expect` names (st_dev catches another
+ * filesystem, the mount id a bind mount of the same one).  Returns the fd,
+ * or -EXDEV (nothing stays open), -ELOOP/-ENOTDIR, -ENOENT, ...; *ret_id
+ * (if non-NULL) gets the child's identity. */
+int fs_open_child_on_mount(int dir_fd, const char *name, const struct fs_dir_identity *expect,
+                           struct fs_dir_identity *ret_id);

@@ -37,6 +37,43 @@ test_crash_at_every_deletion_step_is_finished_by_the_next_sweep() {
         done
 }
 
+# A tree big enough that the sweep shares it among threads: past
+# RM_WORKERS_AFTER (2,048) entries, with directories above
+# RM_OFFER_MIN_DIR_SIZE (60 entries: 1,200 bytes on tmpfs, a block on ext4).
+big_due_dir() {
+        local d t
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m)
+        for t in 1 2 3 4; do
+                mkdir -p "$d/t$t/"l{1..20}
+                touch "$d/t$t/"l{1..20}/f{1..60}
+        done
+        printf '%s' "$d"
+}
+
+test_crash_while_worker_threads_delete_is_finished_by_the_next_sweep() {
+        if [ "$(nproc)" -lt 2 ]; then
+                echo "(one CPU: deletion stays single-threaded; skipped)"
+                return 0
+        fi
+        local d rc=0
+        d=$(big_due_dir)
+        # The hook fires on the sweep's own thread once it has handed a
+        # subtree to a worker, so the kill lands while the worker deletes.
+        EPHEMDIR_FAULT=mid-parallel-delete EPHEMDIR_TEST_CLOCK_OFFSET=600 \
+                "$EPHEMDIR" sweep >/dev/null 2>&1 || rc=$?
+        [ "$rc" -eq 137 ] || { fail "sweep was not killed mid parallel deletion (rc $rc)"; return; }
+        [ "$(json_field "$d" lifecycle_state)" = deleting ] || fail "entry not left in deleting"
+        [ "$(staging_left)" = 1 ] || fail "no half-deleted staging tree"
+        local staging left
+        staging=$(find "$W" -maxdepth 1 -name '.*ephemdir-deleting-*')
+        left=$(find "$staging" -type f | wc -l)
+        [ "$left" -gt 0 ] && [ "$left" -lt 4800 ] || fail "$left of 4800 files left: not killed mid-way"
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep >/dev/null 2>&1 || true
+        expect_absent "$d"
+        [ "$(json_field "$d" status)" = untracked ] || fail "still tracked after recovery"
+        [ "$(staging_left)" = 0 ] || fail "staging directory left behind"
+}
+
 test_half_deleted_tree_is_never_renamed_over_a_new_object() {
         local d
         d=$(due_dir)

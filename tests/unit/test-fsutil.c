@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "fsutil.h"
+#include "rmtree.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -635,7 +636,7 @@ static void test_mixed_tree_is_removed_and_outside_targets_survive(void **state)
         _cleanup_free_ char *out_file = tu_strdupf("%s/outside-file", tmp);
         _cleanup_free_ char *out_dir = tu_strdupf("%s/outside-dir", tmp);
         _cleanup_free_ char *out_dir_file = tu_strdupf("%s/outside-dir/precious", tmp);
-        struct rm_stats stats = { 99, 99 };
+        struct rm_stats stats = { 99, 99, 99 };
         (void) state;
 
         make_dir(root, 0700);
@@ -768,11 +769,15 @@ static void test_fault_hook_runs_once_after_first_unlink(void **state) {
 }
 
 /* In a child with RLIMIT_NOFILE `nofile` (0: exactly `budget` free fd
- * numbers, the gaps below the highest open fd filled, so any overrun of the
- * budget fails with EMFILE): remove the contents of path with the given
- * budget, exit 0 when it succeeded with the expected counts. */
-static int remove_in_limited_child(const char *path, rlim_t nofile, unsigned budget,
-                                   int fallback_level, uint64_t want_files, uint64_t want_dirs) {
+ * numbers, or `free_fds` if not 0, the gaps below the highest open fd
+ * filled, so any overrun fails with EMFILE): remove the contents of path
+ * with the given budget, split among up to `workers` threads started from
+ * the first entry on (0: single-threaded), exit 0 when it succeeded with
+ * the expected counts (and, with workers, at least one worker used: 102
+ * otherwise). */
+static int remove_in_limited_child_par(const char *path, rlim_t nofile, unsigned budget,
+                                       unsigned free_fds, unsigned workers, int fallback_level,
+                                       uint64_t want_files, uint64_t want_dirs) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
@@ -784,24 +789,33 @@ static int remove_in_limited_child(const char *path, rlim_t nofile, unsigned bud
                         for (int i = 0; i < high; i++)
                                 if (fcntl(i, F_GETFD) < 0 && open("/dev/null", O_RDONLY) < 0)
                                         _exit(100);
-                        nofile = (rlim_t) high + 1 + budget;
+                        nofile = (rlim_t) high + 1 + (free_fds ? free_fds : budget);
                 }
                 struct rlimit rl = { nofile, nofile };
                 if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
                         _exit(100);
                 fs_mount_id_force_fallback(fallback_level);
+                struct rm_opts opts = { .max_open_fds = budget, .max_workers = workers };
                 struct rm_stats stats;
-                int r = fs_remove_contents(fd, budget, &stats, NULL);
+                int r = fs_remove_contents_opts(fd, &opts, &stats);
                 if (r < 0)
                         _exit(-r < 100 ? -r : 99);
                 if (stats.files != want_files || stats.dirs != want_dirs)
                         _exit(101);
+                if (workers > 0 && stats.workers == 0)
+                        _exit(102);
                 _exit(0);
         }
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+static int remove_in_limited_child(const char *path, rlim_t nofile, unsigned budget,
+                                   int fallback_level, uint64_t want_files, uint64_t want_dirs) {
+        return remove_in_limited_child_par(path, nofile, budget, 0, 0, fallback_level,
+                                           want_files, want_dirs);
 }
 
 static void test_deep_tree_beyond_fd_limit_is_removed(void **state) {
@@ -813,6 +827,15 @@ static void test_deep_tree_beyond_fd_limit_is_removed(void **state) {
                 make_chain(fd, 3000, "d", true);
         }
         assert_int_equal(remove_in_limited_child(tmp, 64, 16, 0, 3000, 3000), 0);
+        assert_int_equal(count_entries(tmp), 0);
+
+        /* The same with workers: budget 16 leaves room for two, each walking
+         * a part of the chain on 5 fds while the caller's walk keeps 6. */
+        {
+                _cleanup_close_ int fd = open_dir(tmp);
+                make_chain(fd, 3000, "d", true);
+        }
+        assert_int_equal(remove_in_limited_child_par(tmp, 64, 16, 0, 3, 0, 3000, 3000), 0);
         assert_int_equal(count_entries(tmp), 0);
 
         tu_rm_rf(tmp);
@@ -1042,12 +1065,33 @@ static bool victim_intact(const char *victim) {
         return count_entries(victim) == 11;
 }
 
-static void test_symlink_swapped_in_during_deletion_is_not_followed(void **state) {
+/* Empty tree_fd the way a race iteration asks: the single-threaded walk
+ * with a roomy or a minimal budget (ancestors then re-entered via ".."), or
+ * the parallel one, every subdirectory handed to a worker from the start
+ * and, on odd iterations, budgets small enough for the workers' walks to
+ * re-enter ancestors too. */
+static int remove_for_race(int tree_fd, unsigned iteration, bool parallel) {
+        if (!parallel)
+                return remove_checked(tree_fd, iteration % 2 ? 4 : 64, NULL, NULL);
+
+        struct rm_opts opts = {
+                .max_open_fds = iteration % 2 ? 16 : 64,
+                .max_workers = 3,
+                .workers_after = 0,
+        };
+        unsigned before = count_open_fds();
+        int r = fs_remove_contents_opts(tree_fd, &opts, NULL);
+        assert_int_equal(count_open_fds(), before);
+        return r;
+}
+
+/* A symlink to the victim keeps being exchanged with tree/sub while the tree
+ * is deleted: whatever the timing, nothing of the victim may go. */
+static void swap_race(bool parallel) {
         _cleanup_free_ char *tmp = tu_mkdtemp();
         _cleanup_free_ char *victim = tu_strdupf("%s/victim", tmp);
         _cleanup_free_ char *victim_dir = tu_strdupf("%s/victim/vd", tmp);
         unsigned iterations = 0, errors = 0, interfered = 0;
-        (void) state;
 
         make_dir(victim, 0700);
         make_dir(victim_dir, 0700);
@@ -1082,8 +1126,7 @@ static void test_symlink_swapped_in_during_deletion_is_not_followed(void **state
                 assert_int_equal(read(pipefd[0], &c, 1), 1);
                 close(pipefd[0]);
 
-                /* Alternate budgets so ancestors are also re-entered via "..". */
-                int r = remove_checked(tree_fd, iterations % 2 ? 4 : 64, NULL, NULL);
+                int r = remove_for_race(tree_fd, iterations, parallel);
 
                 kill(pid, SIGKILL);
                 assert_int_equal(waitpid(pid, NULL, 0), pid);
@@ -1095,11 +1138,21 @@ static void test_symlink_swapped_in_during_deletion_is_not_followed(void **state
                         interfered++;
                 tu_rm_rf(iter); /* FTW_PHYS: never follows the symlinks */
         }
-        print_message("swap race: %u iterations, %u interfered, %u returned an error\n",
-                      iterations, interfered, errors);
+        print_message("swap race%s: %u iterations, %u interfered, %u returned an error\n",
+                      parallel ? " (parallel)" : "", iterations, interfered, errors);
 
         assert_true(victim_intact(victim));
         tu_rm_rf(tmp);
+}
+
+static void test_symlink_swapped_in_during_deletion_is_not_followed(void **state) {
+        (void) state;
+        swap_race(false);
+}
+
+static void test_symlink_swapped_in_during_parallel_deletion_is_not_followed(void **state) {
+        (void) state;
+        swap_race(true);
 }
 
 static char *moved_from, *moved_to;
@@ -1185,6 +1238,422 @@ static void test_directory_replaced_under_its_name_is_not_removed(void **state) 
         tu_rm_rf(tmp);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Parallel removal                                                         */
+
+/* tops x leaves directories of `files` files each below dir_fd: t<i>/l<j>/f<k>. */
+static void make_wide_tree(int dir_fd, unsigned tops, unsigned leaves, unsigned files) {
+        for (unsigned i = 0; i < tops; i++) {
+                char name[32];
+                snprintf(name, sizeof(name), "t%u", i);
+                assert_int_equal(mkdirat(dir_fd, name, 0700), 0);
+                int tfd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(tfd >= 0);
+                for (unsigned j = 0; j < leaves; j++) {
+                        snprintf(name, sizeof(name), "l%u", j);
+                        assert_int_equal(mkdirat(tfd, name, 0700), 0);
+                        int lfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        assert_true(lfd >= 0);
+                        for (unsigned k = 0; k < files; k++) {
+                                snprintf(name, sizeof(name), "f%u", k);
+                                int f = openat(lfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                                assert_true(f >= 0);
+                                close(f);
+                        }
+                        close(lfd);
+                }
+                close(tfd);
+        }
+}
+
+static int remove_par_checked(int dir_fd, unsigned max_open_fds, unsigned workers, uint64_t after,
+                              struct rm_stats *stats, void (*hook)(void)) {
+        struct rm_opts opts = {
+                .max_open_fds = max_open_fds,
+                .max_workers = workers,
+                .workers_after = after,
+                .fault_mid_delete = hook,
+        };
+        unsigned before = count_open_fds();
+        int r = fs_remove_contents_opts(dir_fd, &opts, stats);
+        assert_int_equal(count_open_fds(), before); /* workers closed all theirs */
+        return r;
+}
+
+static unsigned count_threads(void) {
+        _cleanup_close_ int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        return count_entries_fd(fd);
+}
+
+static void test_large_tree_is_shared_among_workers_with_exact_stats(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *root = tu_strdupf("%s/root", tmp);
+        _cleanup_free_ char *out_file = tu_strdupf("%s/outside-file", tmp);
+        _cleanup_free_ char *out_dir = tu_strdupf("%s/outside-dir", tmp);
+        _cleanup_free_ char *link_in_leaf = tu_strdupf("%s/root/t3/l1/link-dir", tmp);
+        _cleanup_free_ char *link_file = tu_strdupf("%s/root/t5/link-file", tmp);
+        struct rm_stats stats;
+        (void) state;
+
+        make_dir(root, 0700);
+        make_dir(out_dir, 0700);
+        tu_write_file(out_file, "outside");
+        unsigned threads = count_threads(); /* 1, or 2 with a sanitizer's own */
+        _cleanup_close_ int fd = open_dir(root);
+        make_wide_tree(fd, 16, 8, 40);
+        make_chain(fd, 50, "deep", true);
+        assert_int_equal(symlink(out_dir, link_in_leaf), 0);
+        assert_int_equal(symlink(out_file, link_file), 0);
+
+        /* Workers from the 256th entry on, 3 at most: more than one is used
+         * (each offer finds the others busy, so a new one starts). */
+        assert_int_equal(remove_par_checked(fd, 64, 3, 256, &stats, NULL), 0);
+
+        assert_int_equal(count_entries_fd(fd), 0);
+        assert_int_equal(stats.files, 16 * 8 * 40 + 50 + 2);
+        assert_int_equal(stats.dirs, 16 + 16 * 8 + 50);
+        assert_true(stats.workers >= 2);
+        assert_true(stats.workers <= 3);
+        assert_int_equal(count_threads(), threads); /* all joined */
+        assert_true(file_has(out_file, "outside"));
+        assert_true(tu_exists(out_dir));
+
+        tu_rm_rf(tmp);
+}
+
+static void test_small_tree_starts_no_worker(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        for (int i = 0; i < 3; i++) {
+                _cleanup_free_ char *p = tu_strdupf("%s/f%d", tmp, i);
+                tu_write_file(p, "x");
+        }
+        _cleanup_close_ int fd = open_dir(tmp);
+        assert_int_equal(remove_par_checked(fd, 64, 3, RM_WORKERS_AFTER, &stats, NULL), 0);
+        assert_int_equal(stats.files, 3);
+        assert_int_equal(stats.workers, 0);
+
+        /* Below the threshold, however many subdirectories there are. */
+        make_wide_tree(fd, 10, 10, (RM_WORKERS_AFTER - 110) / 100);
+        assert_int_equal(remove_par_checked(fd, 64, 3, RM_WORKERS_AFTER, &stats, NULL), 0);
+        assert_true(stats.files + stats.dirs < RM_WORKERS_AFTER);
+        assert_int_equal(stats.workers, 0);
+        assert_int_equal(count_entries_fd(fd), 0);
+
+        tu_rm_rf(tmp);
+}
+
+/* The hook must see the caller's thread alone: in crash tests it kills the
+ * process, and whatever it interrupts must be a single-threaded walk. */
+static unsigned hook_threads;
+static pid_t hook_tid;
+static void note_hook_thread(void) {
+        fault_calls++;
+        hook_threads = count_threads();
+        hook_tid = gettid();
+}
+
+static void test_fault_hook_runs_once_on_callers_thread_before_any_worker(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        _cleanup_close_ int fd = open_dir(tmp);
+        make_wide_tree(fd, 8, 8, 30);
+        unsigned threads = count_threads();
+        fault_calls = 0;
+        hook_threads = 0;
+        assert_int_equal(remove_par_checked(fd, 64, 3, 1, &stats, note_hook_thread), 0);
+
+        assert_int_equal(fault_calls, 1);
+        assert_int_equal(hook_threads, threads);
+        assert_int_equal(hook_tid, gettid());
+        assert_true(stats.workers >= 1);
+        assert_int_equal(stats.files, 8 * 8 * 30);
+        assert_int_equal(stats.dirs, 8 + 8 * 8);
+
+        tu_rm_rf(tmp);
+}
+
+/* The crash tests' second hook must fire while a worker exists, so that a
+ * kill there interrupts a deletion shared among threads; and only then: a
+ * small tree never calls it. */
+static void test_shared_fault_hook_runs_once_on_callers_thread_after_a_hand_over(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        _cleanup_close_ int fd = open_dir(tmp);
+        make_wide_tree(fd, 8, 8, 30);
+        unsigned threads = count_threads();
+        struct rm_opts opts = {
+                .max_open_fds = 64,
+                .max_workers = 3,
+                .workers_after = 1,
+                .fault_while_shared = note_hook_thread,
+        };
+        fault_calls = 0;
+        hook_threads = 0;
+        assert_int_equal(fs_remove_contents_opts(fd, &opts, &stats), 0);
+
+        assert_int_equal(fault_calls, 1);
+        assert_true(hook_threads > threads);
+        assert_int_equal(hook_tid, gettid());
+        assert_int_equal(stats.files, 8 * 8 * 30);
+        assert_int_equal(count_entries_fd(fd), 0);
+
+        make_wide_tree(fd, 2, 2, 3);
+        opts.workers_after = RM_WORKERS_AFTER;
+        fault_calls = 0;
+        assert_int_equal(fs_remove_contents_opts(fd, &opts, &stats), 0);
+        assert_int_equal(fault_calls, 0);
+        assert_int_equal(stats.workers, 0);
+
+        tu_rm_rf(tmp);
+}
+
+/* Wide at the top (subtrees to hand over), deep below (each walk must close
+ * and re-enter ancestors to stay within its share). */
+static void make_budget_tree(const char *path, unsigned *ret_files, unsigned *ret_dirs) {
+        _cleanup_close_ int fd = open_dir(path);
+
+        make_wide_tree(fd, 6, 3, 10);
+        for (int i = 0; i < 6; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "t%d", i);
+                _cleanup_close_ int t = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(t >= 0);
+                make_chain(t, 40, "d", true);
+        }
+        *ret_files = 6 * 3 * 10 + 6 * 40;
+        *ret_dirs = 6 + 6 * 3 + 6 * 40;
+}
+
+static void test_fd_budget_holds_exactly_with_workers(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        unsigned files, dirs;
+        (void) state;
+
+        /* Exactly `budget` free fd numbers: the threads together may not
+         * use one more.  Budget 10 gives one worker, 16 two, 22 three. */
+        for (unsigned budget = 10; budget <= 22; budget += 6) {
+                make_budget_tree(tmp, &files, &dirs);
+                assert_int_equal(remove_in_limited_child_par(tmp, 0, budget, 0, 3, 0, files, dirs), 0);
+                assert_int_equal(count_entries(tmp), 0);
+        }
+        /* And with the fdinfo fallback's transient fd in every walk. */
+        make_budget_tree(tmp, &files, &dirs);
+        assert_int_equal(remove_in_limited_child_par(tmp, 0, 16, 0, 2, 1, files, dirs), 0);
+        assert_int_equal(count_entries(tmp), 0);
+
+        /* One worker's share, exactly: budget 10 is 5 for the caller's walk
+         * and 5 for the worker.  The root holds a single directory, handed
+         * over at once, so the caller's walk waits holding only its root
+         * stream, and the worker (the fallback's transient fd included)
+         * must fit in the 5 others. */
+        {
+                _cleanup_close_ int fd = open_dir(tmp);
+                assert_int_equal(mkdirat(fd, "one", 0700), 0);
+                _cleanup_close_ int one = openat(fd, "one", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(one >= 0);
+                make_chain(one, 60, "d", true);
+        }
+        assert_int_equal(remove_in_limited_child_par(tmp, 0, 10, 1 + 5, 1, 1, 60, 61), 0);
+        assert_int_equal(count_entries(tmp), 0);
+
+        tu_rm_rf(tmp);
+}
+
+/* A directory whose subtree was handed over, then closed for the fd budget
+ * while the walk went deep elsewhere, is re-entered via "..": the new
+ * stream must not list that subtree while the worker still empties it (two
+ * walkers in one subtree would report each other's removals as identity
+ * changes).  G holds big directories (slow for a worker) and deep chains
+ * (which close G, on a budget of 5 fds for the caller's walk), in whatever
+ * order readdir gives them. */
+static void test_reentered_directory_waits_for_its_handed_over_subtrees(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        _cleanup_close_ int fd = open_dir(tmp);
+        for (int round = 0; round < 10; round++) {
+                assert_int_equal(mkdirat(fd, "G", 0700), 0);
+                _cleanup_close_ int g = openat(fd, "G", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                assert_true(g >= 0);
+                make_wide_tree(g, 4, 1, 500);
+                for (int i = 0; i < 4; i++) {
+                        char name[16];
+                        snprintf(name, sizeof(name), "y%d", i);
+                        assert_int_equal(mkdirat(g, name, 0700), 0);
+                        _cleanup_close_ int y = openat(g, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        assert_true(y >= 0);
+                        make_chain(y, 20, "d", true);
+                }
+
+                assert_int_equal(remove_par_checked(fd, 10, 1, 1, &stats, NULL), 0);
+                assert_int_equal(stats.files, 4 * 500 + 4 * 20);
+                assert_int_equal(stats.dirs, 1 + 4 * 2 + 4 + 4 * 20);
+                assert_int_equal(count_entries_fd(fd), 0);
+        }
+
+        tu_rm_rf(tmp);
+}
+
+static void test_directories_below_the_size_gate_are_never_handed_over(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        /* Workers allowed from the first entry, but no directory is big
+         * enough to be worth one: the caller's thread does it all. */
+        _cleanup_close_ int fd = open_dir(tmp);
+        make_wide_tree(fd, 8, 4, 10);
+        struct rm_opts opts = {
+                .max_open_fds = 64,
+                .max_workers = 3,
+                .offer_min_size = UINT64_MAX,
+        };
+        assert_int_equal(fs_remove_contents_opts(fd, &opts, &stats), 0);
+        assert_int_equal(stats.workers, 0);
+        assert_int_equal(stats.files, 8 * 4 * 10);
+        assert_int_equal(stats.dirs, 8 + 8 * 4);
+        assert_int_equal(count_entries_fd(fd), 0);
+
+        tu_rm_rf(tmp);
+}
+
+static void test_budget_too_small_for_a_worker_stays_single_threaded(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        struct rm_stats stats;
+        (void) state;
+
+        _cleanup_close_ int fd = open_dir(tmp);
+        make_wide_tree(fd, 4, 4, 10);
+        /* 9 fds: a worker needs 5 and the caller's walk keeps as many. */
+        assert_int_equal(remove_par_checked(fd, 9, 3, 0, &stats, NULL), 0);
+        assert_int_equal(stats.workers, 0);
+        assert_int_equal(stats.files, 4 * 4 * 10);
+        assert_int_equal(count_entries_fd(fd), 0);
+
+        tu_rm_rf(tmp);
+}
+
+static void test_mount_inside_a_workers_subtree_is_never_crossed(void **state) {
+        (void) state;
+        if (!tu_is_root())
+                skip();
+
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *root = tu_strdupf("%s/root", tmp);
+        _cleanup_free_ char *mnt = tu_strdupf("%s/root/t2/l1/mnt", tmp);
+        _cleanup_free_ char *kept = tu_strdupf("%s/root/t2/l1/mnt/kept", tmp);
+        _cleanup_free_ char *src = tu_strdupf("%s/src", tmp);
+        _cleanup_free_ char *src_file = tu_strdupf("%s/src/precious", tmp);
+        _cleanup_free_ char *bind = tu_strdupf("%s/root/t3/l0/bind", tmp);
+        struct rm_stats stats;
+
+        make_dir(root, 0700);
+        make_dir(src, 0700);
+        tu_write_file(src_file, "precious");
+        _cleanup_close_ int fd = open_dir(root);
+        make_wide_tree(fd, 4, 2, 20);
+        make_dir(mnt, 0700);
+        make_dir(bind, 0700);
+        if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") < 0) {
+                assert_int_equal(errno, EPERM);
+                tu_rm_rf(tmp);
+                skip();
+        }
+        if (mount(src, bind, NULL, MS_BIND, NULL) < 0) {
+                assert_int_equal(errno, EPERM);
+                assert_int_equal(umount2(mnt, 0), 0);
+                tu_rm_rf(tmp);
+                skip();
+        }
+        tu_write_file(kept, "mounted");
+        unsigned threads = count_threads();
+
+        /* Workers from the first entry on, one per top directory: the root
+         * holds only the four t<i>, each offered while no worker is idle, so
+         * each goes to a worker (a new one, up to 4).  Both mounts are met
+         * by workers' walks. */
+        int r = remove_par_checked(fd, 64, 4, 0, &stats, NULL);
+        bool survived = file_has(kept, "mounted") && file_has(src_file, "precious");
+        assert_int_equal(umount2(bind, 0), 0);
+        assert_int_equal(umount2(mnt, 0), 0);
+
+        assert_int_equal(r, -EXDEV);
+        assert_true(survived);
+        assert_true(stats.workers >= 1);
+        assert_true(tu_exists(mnt));
+        assert_true(tu_exists(bind));
+        assert_int_equal(count_threads(), threads);
+
+        /* Unmounted, the same tree goes. */
+        assert_int_equal(remove_par_checked(fd, 64, 4, 0, &stats, NULL), 0);
+        assert_int_equal(count_entries_fd(fd), 0);
+        assert_true(file_has(src_file, "precious"));
+
+        tu_rm_rf(tmp);
+}
+
+/* A crash (SIGKILL) while workers are deleting leaves a partly deleted tree:
+ * half-emptied subtrees, emptied directories not yet removed.  Recovery
+ * runs the deletion again on it; that must finish the job. */
+static void test_deletion_killed_while_workers_run_can_be_finished(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *task = NULL;
+        struct rm_stats stats;
+        unsigned threads = 0;
+        bool had_workers = false;
+        int pipefd[2];
+        (void) state;
+
+        _cleanup_close_ int fd = open_dir(tmp);
+        make_wide_tree(fd, 20, 10, 100);
+
+        assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Say how many threads there are before any worker (a
+                 * sanitizer may run one of its own). */
+                threads = count_threads();
+                if (write(pipefd[1], &threads, sizeof(threads)) != sizeof(threads))
+                        _exit(100);
+                struct rm_opts opts = { .max_open_fds = 64, .max_workers = 2, .workers_after = 100 };
+                _exit(fs_remove_contents_opts(fd, &opts, NULL) < 0);
+        }
+        close(pipefd[1]);
+        assert_int_equal(read(pipefd[0], &threads, sizeof(threads)), sizeof(threads));
+        close(pipefd[0]);
+
+        /* Kill it as soon as a worker thread shows up. */
+        task = tu_strdupf("/proc/%d/task", (int) pid);
+        for (int i = 0; i < 200000 && !had_workers; i++) {
+                _cleanup_close_ int tfd = open(task, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tfd < 0)
+                        break;
+                had_workers = count_entries_fd(tfd) > threads;
+        }
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(had_workers);
+        assert_true(WIFSIGNALED(status));
+        assert_true(count_entries_fd(fd) > 0); /* killed mid-way, not after */
+
+        assert_int_equal(remove_par_checked(fd, 64, 2, RM_WORKERS_AFTER, &stats, NULL), 0);
+        assert_int_equal(count_entries_fd(fd), 0);
+        assert_true(stats.files > 0 && stats.files < 20 * 10 * 100);
+
+        tu_rm_rf(tmp);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_normalize_collapses_dots_and_slashes),
@@ -1220,8 +1689,19 @@ int main(void) {
                 cmocka_unit_test(test_mount_inside_is_never_crossed),
                 cmocka_unit_test(test_bind_mount_of_same_filesystem_is_never_crossed),
                 cmocka_unit_test(test_symlink_swapped_in_during_deletion_is_not_followed),
+                cmocka_unit_test(test_symlink_swapped_in_during_parallel_deletion_is_not_followed),
                 cmocka_unit_test(test_moved_ancestor_is_detected),
                 cmocka_unit_test(test_directory_replaced_under_its_name_is_not_removed),
+                cmocka_unit_test(test_large_tree_is_shared_among_workers_with_exact_stats),
+                cmocka_unit_test(test_small_tree_starts_no_worker),
+                cmocka_unit_test(test_fault_hook_runs_once_on_callers_thread_before_any_worker),
+                cmocka_unit_test(test_shared_fault_hook_runs_once_on_callers_thread_after_a_hand_over),
+                cmocka_unit_test(test_fd_budget_holds_exactly_with_workers),
+                cmocka_unit_test(test_reentered_directory_waits_for_its_handed_over_subtrees),
+                cmocka_unit_test(test_directories_below_the_size_gate_are_never_handed_over),
+                cmocka_unit_test(test_budget_too_small_for_a_worker_stays_single_threaded),
+                cmocka_unit_test(test_mount_inside_a_workers_subtree_is_never_crossed),
+                cmocka_unit_test(test_deletion_killed_while_workers_run_can_be_finished),
         };
 
         umask(022);
