@@ -109,6 +109,15 @@ static bool file_has(const char *path, const char *content) {
         return streq(buf, content);
 }
 
+/* mkdirat + open, relative to dir_fd: the fixtures build trees deeper than
+ * PATH_MAX, so never by path. */
+static int make_subdir(int dir_fd, const char *name) {
+        assert_int_equal(mkdirat(dir_fd, name, 0700), 0);
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        assert_true(fd >= 0);
+        return fd;
+}
+
 /* A chain of `depth` directories named `name` below dir_fd, built fd by fd
  * so it can exceed PATH_MAX; each level also holds one file when with_files. */
 static void make_chain(int dir_fd, unsigned depth, const char *name, bool with_files) {
@@ -120,9 +129,7 @@ static void make_chain(int dir_fd, unsigned depth, const char *name, bool with_f
                         assert_true(f >= 0);
                         close(f);
                 }
-                assert_int_equal(mkdirat(fd, name, 0700), 0);
-                int child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                assert_true(child >= 0);
+                int child = make_subdir(fd, name);
                 close(fd);
                 fd = child;
         }
@@ -893,9 +900,7 @@ static void test_wide_tree_with_small_budget_is_fully_removed(void **state) {
         for (int b = 0; b < 6; b++) {
                 char name[16];
                 snprintf(name, sizeof(name), "b%d", b);
-                assert_int_equal(mkdirat(fd, name, 0700), 0);
-                int bfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                assert_true(bfd >= 0);
+                int bfd = make_subdir(fd, name);
                 for (int i = 0; i < 20; i++) {
                         char f[16];
                         snprintf(f, sizeof(f), "f%d", i);
@@ -1034,15 +1039,11 @@ static void swap_attacker(int tree_fd, int out_fd, const char *victim, int ready
 
 static void make_race_tree(const char *tree) {
         _cleanup_close_ int fd = open_dir(tree);
-        assert_int_equal(mkdirat(fd, "sub", 0700), 0);
-        _cleanup_close_ int sub = openat(fd, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(sub >= 0);
+        _cleanup_close_ int sub = make_subdir(fd, "sub");
         for (int i = 0; i < 4; i++) {
                 char name[16];
                 snprintf(name, sizeof(name), "d%d", i);
-                assert_int_equal(mkdirat(sub, name, 0700), 0);
-                int dfd = openat(sub, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                assert_true(dfd >= 0);
+                int dfd = make_subdir(sub, name);
                 for (int j = 0; j < 30; j++) {
                         char f[16];
                         snprintf(f, sizeof(f), "f%d", j);
@@ -1246,14 +1247,10 @@ static void make_wide_tree(int dir_fd, unsigned tops, unsigned leaves, unsigned 
         for (unsigned i = 0; i < tops; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "t%u", i);
-                assert_int_equal(mkdirat(dir_fd, name, 0700), 0);
-                int tfd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                assert_true(tfd >= 0);
+                int tfd = make_subdir(dir_fd, name);
                 for (unsigned j = 0; j < leaves; j++) {
                         snprintf(name, sizeof(name), "l%u", j);
-                        assert_int_equal(mkdirat(tfd, name, 0700), 0);
-                        int lfd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        assert_true(lfd >= 0);
+                        int lfd = make_subdir(tfd, name);
                         for (unsigned k = 0; k < files; k++) {
                                 snprintf(name, sizeof(name), "f%u", k);
                                 int f = openat(lfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -1456,9 +1453,7 @@ static void test_fd_budget_holds_exactly_with_workers(void **state) {
          * must fit in the 5 others. */
         {
                 _cleanup_close_ int fd = open_dir(tmp);
-                assert_int_equal(mkdirat(fd, "one", 0700), 0);
-                _cleanup_close_ int one = openat(fd, "one", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                assert_true(one >= 0);
+                _cleanup_close_ int one = make_subdir(fd, "one");
                 make_chain(one, 60, "d", true);
         }
         assert_int_equal(remove_in_limited_child_par(tmp, 0, 10, 1 + 5, 1, 1, 60, 61), 0);
@@ -1481,16 +1476,12 @@ static void test_reentered_directory_waits_for_its_handed_over_subtrees(void **s
 
         _cleanup_close_ int fd = open_dir(tmp);
         for (int round = 0; round < 10; round++) {
-                assert_int_equal(mkdirat(fd, "G", 0700), 0);
-                _cleanup_close_ int g = openat(fd, "G", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                assert_true(g >= 0);
+                _cleanup_close_ int g = make_subdir(fd, "G");
                 make_wide_tree(g, 4, 1, 500);
                 for (int i = 0; i < 4; i++) {
                         char name[16];
                         snprintf(name, sizeof(name), "y%d", i);
-                        assert_int_equal(mkdirat(g, name, 0700), 0);
-                        _cleanup_close_ int y = openat(g, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                        assert_true(y >= 0);
+                        _cleanup_close_ int y = make_subdir(g, name);
                         make_chain(y, 20, "d", true);
                 }
 
