@@ -28,28 +28,15 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 
-static unsigned count_open_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-        unsigned n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1;
-}
-
 /* Every measurement goes through here: no fd may leak. */
 static struct dirsize_result measure_path(const char *path, const struct dirsize_budget *budget) {
         struct dirsize_result res;
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(fd >= 0);
 
-        unsigned before = count_open_fds();
+        unsigned before = tu_count_open_fds();
         assert_int_equal(dirsize_measure(fd, budget, &res), 0);
-        assert_int_equal(count_open_fds(), before);
+        assert_int_equal(tu_count_open_fds(), before);
         close(fd);
         return res;
 }
@@ -375,9 +362,9 @@ static void test_deep_tree_under_low_fd_limit_is_measured_completely(void **stat
         /* Budget-limited on the same tree: stops, frees everything. */
         struct dirsize_budget budget = { .max_entries = 1500 };
         struct dirsize_result res;
-        unsigned before = count_open_fds();
+        unsigned before = tu_count_open_fds();
         assert_int_equal(dirsize_measure(dir_fd, &budget, &res), 0);
-        assert_int_equal(count_open_fds(), before);
+        assert_int_equal(tu_count_open_fds(), before);
         assert_false(res.complete);
         assert_true(res.bytes < want);
 

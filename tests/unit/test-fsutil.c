@@ -26,19 +26,6 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 
-static unsigned count_open_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-        unsigned n = 0;
-
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1; /* the listing's own fd */
-}
-
 static int highest_open_fd(void) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
@@ -58,9 +45,9 @@ static int highest_open_fd(void) {
 /* Every removal in this file goes through here: no fd may leak. */
 static int remove_checked(int dir_fd, unsigned max_open_fds, struct rm_stats *stats,
                           void (*hook)(void)) {
-        unsigned before = count_open_fds();
+        unsigned before = tu_count_open_fds();
         int r = fs_remove_contents(dir_fd, max_open_fds, stats, hook);
-        assert_int_equal(count_open_fds(), before);
+        assert_int_equal(tu_count_open_fds(), before);
         return r;
 }
 
@@ -1080,9 +1067,9 @@ static int remove_for_race(int tree_fd, unsigned iteration, bool parallel) {
                 .max_workers = 3,
                 .workers_after = 0,
         };
-        unsigned before = count_open_fds();
+        unsigned before = tu_count_open_fds();
         int r = fs_remove_contents_opts(tree_fd, &opts, NULL);
-        assert_int_equal(count_open_fds(), before);
+        assert_int_equal(tu_count_open_fds(), before);
         return r;
 }
 
@@ -1271,9 +1258,9 @@ static int remove_par_checked(int dir_fd, unsigned max_open_fds, unsigned worker
                 .workers_after = after,
                 .fault_mid_delete = hook,
         };
-        unsigned before = count_open_fds();
+        unsigned before = tu_count_open_fds();
         int r = fs_remove_contents_opts(dir_fd, &opts, stats);
-        assert_int_equal(count_open_fds(), before); /* workers closed all theirs */
+        assert_int_equal(tu_count_open_fds(), before); /* workers closed all theirs */
         return r;
 }
 

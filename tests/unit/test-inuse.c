@@ -24,7 +24,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -36,33 +35,8 @@
 #include "testutil.h"
 #include "util.h"
 
-#define HOLDER_COMM "inuse-holder"
-
 /* ------------------------------------------------------------------------ */
-/* Holders: children that take something inside, report, then wait         */
-
-typedef bool (*hold_fn)(const char *path);
-
-static bool hold_open(const char *path) {
-        return open(path, O_RDONLY | O_CLOEXEC) >= 0; /* kept open */
-}
-
-static bool hold_cwd(const char *path) {
-        return chdir(path) == 0;
-}
-
-static bool hold_root(const char *path) {
-        return chroot(path) == 0;
-}
-
-static bool hold_mapping_only(const char *path) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return false;
-        void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-        close(fd); /* only the mapping is left */
-        return p != MAP_FAILED;
-}
+/* Holders of its own (the common ones, and spawning them: testutil.h)      */
 
 static bool hold_nothing_undumpable(const char *path) {
         (void) path;
@@ -84,42 +58,6 @@ static bool hold_open_leader_exits(const char *path) {
         if (open(path, O_RDONLY | O_CLOEXEC) < 0)
                 return false;
         return pthread_create(&t, NULL, park_thread, NULL) == 0;
-}
-
-/* Fork a child that runs hold(path), names itself HOLDER_COMM, reports on a
- * pipe and waits to be killed. */
-static pid_t spawn_holder(hold_fn hold, const char *path, bool leader_exits) {
-        int p[2];
-        char c = 0;
-
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphans if a test fails */
-                prctl(PR_SET_NAME, HOLDER_COMM);
-                c = hold(path) ? 'y' : 'n';
-                if (write(p[1], &c, 1) != 1)
-                        _exit(1);
-                close(p[1]);
-                if (leader_exits)
-                        pthread_exit(NULL);
-                for (;;)
-                        pause();
-        }
-        close(p[1]);
-        assert_int_equal(read(p[0], &c, 1), 1);
-        close(p[0]);
-        assert_int_equal(c, 'y');
-        return pid;
-}
-
-static void reap(pid_t pid) {
-        int status;
-
-        kill(pid, SIGKILL);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -149,7 +87,7 @@ static struct answer check(const char *path) {
 static void assert_busy_by(struct answer a, pid_t pid) {
         assert_int_equal(a.verdict, INUSE_BUSY);
         assert_int_equal(a.pid, pid);
-        assert_string_equal(a.comm, HOLDER_COMM);
+        assert_string_equal(a.comm, TU_HOLDER_COMM);
 }
 
 static void assert_free(struct answer a) {
@@ -169,10 +107,10 @@ static void test_open_file_inside_makes_busy_until_holder_exits(void **state) {
         tu_write_file(file, "x");
         assert_free(check(tmp));
 
-        pid_t pid = spawn_holder(hold_open, file, false);
+        pid_t pid = tu_spawn_holder(tu_hold_open, file);
         assert_busy_by(check(tmp), pid);
         assert_busy_by(check(file), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(tmp));
 
         tu_rm_rf(tmp);
@@ -184,10 +122,10 @@ static void test_open_directory_inside_makes_busy(void **state) {
         (void) state;
 
         assert_int_equal(mkdir(sub, 0700), 0);
-        pid_t pid = spawn_holder(hold_open, tmp, false); /* the managed dir itself */
+        pid_t pid = tu_spawn_holder(tu_hold_open, tmp); /* the managed dir itself */
         assert_busy_by(check(tmp), pid);
         assert_free(check(sub));
-        reap(pid);
+        tu_reap(pid);
 
         tu_rm_rf(tmp);
 }
@@ -200,9 +138,9 @@ static void test_cwd_inside_makes_busy(void **state) {
 
         assert_int_equal(mkdir(deep, 0700), 0);
         assert_int_equal(mkdir(sub, 0700), 0);
-        pid_t pid = spawn_holder(hold_cwd, sub, false);
+        pid_t pid = tu_spawn_holder(tu_hold_cwd, sub);
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(tmp));
 
         tu_rm_rf(tmp);
@@ -214,7 +152,7 @@ static void test_mapping_without_fd_makes_busy(void **state) {
         (void) state;
 
         tu_write_file(file, "mapped data");
-        pid_t pid = spawn_holder(hold_mapping_only, file, false);
+        pid_t pid = tu_spawn_holder(tu_hold_mapping_only, file);
 
         /* The child has no fd on it any more: only maps can tell. */
         _cleanup_free_ char *fd_dir = tu_strdupf("/proc/%d/fd", (int) pid);
@@ -232,7 +170,7 @@ static void test_mapping_without_fd_makes_busy(void **state) {
         closedir(d);
 
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(tmp));
 
         tu_rm_rf(tmp);
@@ -244,9 +182,9 @@ static void test_root_directory_inside_makes_busy(void **state) {
         if (!tu_is_root())
                 skip(); /* chroot needs CAP_SYS_CHROOT */
         _cleanup_free_ char *tmp = tu_mkdtemp();
-        pid_t pid = spawn_holder(hold_root, tmp, false);
+        pid_t pid = tu_spawn_holder(tu_hold_root, tmp);
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(tmp));
         tu_rm_rf(tmp);
 }
@@ -257,10 +195,10 @@ static void test_file_unlinked_while_open_still_makes_busy(void **state) {
         (void) state;
 
         tu_write_file(file, "x");
-        pid_t pid = spawn_holder(hold_open, file, false);
+        pid_t pid = tu_spawn_holder(tu_hold_open, file);
         assert_int_equal(unlink(file), 0); /* now "<file> (deleted)" */
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
 
         tu_rm_rf(tmp);
 }
@@ -272,13 +210,13 @@ static void test_staging_path_is_checked_too(void **state) {
         (void) state;
 
         assert_int_equal(mkdir(dir, 0700), 0);
-        pid_t pid = spawn_holder(hold_cwd, dir, false);
+        pid_t pid = tu_spawn_holder(tu_hold_cwd, dir);
         assert_int_equal(rename(dir, staged), 0);
 
         const char *both[] = { dir, staged };
         assert_free(check(dir)); /* the cwd moved along with the rename */
         assert_busy_by(check_paths(both, 2), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check_paths(both, 2));
 
         tu_rm_rf(tmp);
@@ -290,7 +228,7 @@ static void test_holder_whose_leader_thread_exited_is_seen(void **state) {
         (void) state;
 
         tu_write_file(file, "x");
-        pid_t pid = spawn_holder(hold_open_leader_exits, file, true);
+        pid_t pid = tu_spawn_holder_leader_exits(hold_open_leader_exits, file);
 
         /* Wait until the leader is a zombie (its thread lives on). */
         _cleanup_free_ char *stat_path = tu_strdupf("/proc/%d/stat", (int) pid);
@@ -307,7 +245,7 @@ static void test_holder_whose_leader_thread_exited_is_seen(void **state) {
         }
 
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(tmp));
 
         tu_rm_rf(tmp);
@@ -333,7 +271,7 @@ static void test_prefix_matches_whole_components(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *d = tu_strdupf("%s/x/%s", tmp, names[i]);
                 assert_int_equal(mkdir(d, 0700), 0);
-                pids[i] = spawn_holder(hold_cwd, d, false);
+                pids[i] = tu_spawn_holder(tu_hold_cwd, d);
         }
 
         assert_free(check(a));
@@ -342,12 +280,12 @@ static void test_prefix_matches_whole_components(void **state) {
         assert_busy_by(check(ab_slash), pids[0]);
         assert_int_equal(check(x).verdict, INUSE_BUSY);
 
-        pid_t in_a = spawn_holder(hold_cwd, a, false);
+        pid_t in_a = tu_spawn_holder(tu_hold_cwd, a);
         assert_busy_by(check(a), in_a);
-        reap(in_a);
+        tu_reap(in_a);
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                reap(pids[i]);
+                tu_reap(pids[i]);
         tu_rm_rf(tmp);
 }
 
@@ -360,9 +298,9 @@ static void test_mapped_file_under_name_with_newline_makes_busy(void **state) {
 
         assert_int_equal(mkdir(dir, 0700), 0);
         tu_write_file(file, "mapped data");
-        pid_t pid = spawn_holder(hold_mapping_only, file, false);
+        pid_t pid = tu_spawn_holder(tu_hold_mapping_only, file);
         assert_busy_by(check(dir), pid);
-        reap(pid);
+        tu_reap(pid);
         assert_free(check(dir));
 
         tu_rm_rf(tmp);
@@ -373,23 +311,13 @@ static void test_own_process_does_not_count(void **state) {
         _cleanup_free_ char *file = tu_strdupf("%s/file", tmp);
         (void) state;
 
+        struct tu_self_holdings held;
         tu_write_file(file, "held by the test process itself");
-        int dir_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int file_fd = open(file, O_RDONLY | O_CLOEXEC);
-        assert_true(dir_fd >= 0 && file_fd >= 0);
-        void *map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, file_fd, 0);
-        assert_true(map != MAP_FAILED);
-        int cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(cwd_fd >= 0);
-        assert_int_equal(fchdir(dir_fd), 0);
+        tu_self_hold_begin(&held, tmp, file);
 
         struct answer a = check(tmp);
 
-        assert_int_equal(fchdir(cwd_fd), 0);
-        close(cwd_fd);
-        munmap(map, 4096);
-        close(file_fd);
-        close(dir_fd);
+        tu_self_hold_end(&held);
         assert_free(a);
 
         tu_rm_rf(tmp);
@@ -415,9 +343,9 @@ static void test_failed_probe_is_unknown_never_free(void **state) {
         assert_string_equal(a.comm, "");
 
         /* What is known to be held stays BUSY. */
-        pid_t pid = spawn_holder(hold_open, file, false);
+        pid_t pid = tu_spawn_holder(tu_hold_open, file);
         assert_busy_by(check(tmp), pid);
-        reap(pid);
+        tu_reap(pid);
 
         assert_int_equal(unsetenv("EPHEMDIR_TEST_INUSE_FAIL"), 0);
         assert_free(check(tmp));
@@ -482,12 +410,12 @@ static void test_process_hidden_by_the_kernel_is_counted_not_a_gap(void **state)
         pid_t who = -1;
         (void) state;
 
-        pid_t pid = spawn_holder(hold_nothing_undumpable, tmp, false);
+        pid_t pid = tu_spawn_holder(hold_nothing_undumpable, tmp);
         assert_int_equal(inuse_scan(getuid(), &s), 0);
         enum inuse_verdict v = inuse_check(s, &path, 1, &who, comm);
         inuse_snapshot_stats(s, &stats);
         inuse_snapshot_free(s);
-        reap(pid);
+        tu_reap(pid);
 
         (void) who;
         (void) comm;
@@ -503,10 +431,6 @@ static void test_process_hidden_by_the_kernel_is_counted_not_a_gap(void **state)
 
 #define N_SLEEPERS 200
 #define FDS_EACH 4
-
-static double elapsed_ms(const struct timespec *a, const struct timespec *b) {
-        return (double) (b->tv_sec - a->tv_sec) * 1e3 + (double) (b->tv_nsec - a->tv_nsec) / 1e6;
-}
 
 static bool hold_several(const char *dir) {
         for (unsigned i = 0; i < FDS_EACH; i++) {
@@ -532,7 +456,7 @@ static void test_scan_cost_with_200_holders(void **state) {
                 tu_write_file(f, "x");
         }
         for (unsigned i = 0; i < N_SLEEPERS; i++)
-                pids[i] = spawn_holder(hold_several, held, false);
+                pids[i] = tu_spawn_holder(hold_several, held);
 
         double best = 1e9, total = 0;
         const unsigned rounds = 5;
@@ -543,7 +467,7 @@ static void test_scan_cost_with_200_holders(void **state) {
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 assert_int_equal(inuse_scan(getuid(), &s), 0);
                 clock_gettime(CLOCK_MONOTONIC, &t1);
-                double ms = elapsed_ms(&t0, &t1);
+                double ms = tu_elapsed_ms(&t0, &t1);
                 best = ms < best ? ms : best;
                 total += ms;
 
@@ -567,7 +491,7 @@ static void test_scan_cost_with_200_holders(void **state) {
         assert_true(stats.processes >= N_SLEEPERS);
 
         for (unsigned i = 0; i < N_SLEEPERS; i++)
-                reap(pids[i]);
+                tu_reap(pids[i]);
         tu_rm_rf(tmp);
 }
 

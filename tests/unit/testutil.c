@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +77,19 @@ bool tu_is_root(void) {
         return geteuid() == 0;
 }
 
+unsigned tu_count_open_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        unsigned n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1; /* the listing's own fd */
+}
+
 bool tu_exists(const char *path) {
         struct stat st;
         return lstat(path, &st) == 0;
@@ -119,4 +143,90 @@ int tu_run_with_private_proc(int (*run)(void)) {
                 fprintf(stderr, "no pid namespace available: running against the host's /proc\n");
         }
         return run();
+}
+
+bool tu_hold_open(const char *path) {
+        return open(path, O_RDONLY | O_CLOEXEC) >= 0; /* kept open */
+}
+
+bool tu_hold_cwd(const char *path) {
+        return chdir(path) == 0;
+}
+
+bool tu_hold_root(const char *path) {
+        return chroot(path) == 0;
+}
+
+bool tu_hold_mapping_only(const char *path) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd); /* only the mapping is left */
+        return p != MAP_FAILED;
+}
+
+static pid_t spawn_holder(tu_hold_fn hold, const char *path, bool leader_exits) {
+        int p[2];
+        char c = 0;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphans if a test fails */
+                prctl(PR_SET_NAME, TU_HOLDER_COMM);
+                c = hold(path) ? 'y' : 'n';
+                if (write(p[1], &c, 1) != 1)
+                        _exit(1);
+                close(p[1]);
+                if (leader_exits)
+                        pthread_exit(NULL);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        assert_int_equal(c, 'y');
+        return pid;
+}
+
+pid_t tu_spawn_holder(tu_hold_fn hold, const char *path) {
+        return spawn_holder(hold, path, false);
+}
+
+pid_t tu_spawn_holder_leader_exits(tu_hold_fn hold, const char *path) {
+        return spawn_holder(hold, path, true);
+}
+
+void tu_reap(pid_t pid) {
+        int status;
+
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+void tu_self_hold_begin(struct tu_self_holdings *h, const char *dir, const char *file) {
+        h->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        h->file_fd = open(file, O_RDONLY | O_CLOEXEC);
+        assert_true(h->dir_fd >= 0 && h->file_fd >= 0);
+        h->map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, h->file_fd, 0);
+        assert_true(h->map != MAP_FAILED);
+        h->cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(h->cwd_fd >= 0);
+        assert_int_equal(fchdir(h->dir_fd), 0);
+}
+
+void tu_self_hold_end(struct tu_self_holdings *h) {
+        assert_int_equal(fchdir(h->cwd_fd), 0);
+        close(h->cwd_fd);
+        munmap(h->map, 4096);
+        close(h->file_fd);
+        close(h->dir_fd);
+}
+
+double tu_elapsed_ms(const struct timespec *a, const struct timespec *b) {
+        return (double) (b->tv_sec - a->tv_sec) * 1e3 + (double) (b->tv_nsec - a->tv_nsec) / 1e6;
 }
