@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* ephemdir explain / stats / last: read-only questions about the registry. */
+/* ephemdir explain / stats / last / doctor: read-only questions about the
+ * registry and the setup around it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 #include "format.h"
 #include "output.h"
+#include "service.h"
+#include "util.h"
 
 /* Parse --json plus the common options; returns -1 to go on, else an exit code. */
 static int parse_json_only(struct cli *cli, const char *name, int argc, char **argv, bool *json) {
@@ -219,6 +223,70 @@ static void print_service_state(void) {
         free(dir);
 }
 
+/* The LaunchAgent, where install-service writes one (launchd). */
+static const char *agent_file_word(const struct launchd_report *r) {
+        static const char *const words[] = {
+                [SERVICE_FILE_ABSENT] = "absent",
+                [SERVICE_FILE_OURS] = "ours",
+                [SERVICE_FILE_FOREIGN] = "foreign",
+        };
+        return r->file_error ? "unchecked" : words[r->file];
+}
+
+static json_t *launch_agent_json(void) {
+        struct launchd_report r;
+
+        if (!service_use_launchd())
+                return json_null();
+        launchd_report(&r);
+        json_t *o = json_pack("{s:o, s:s, s:o}", "path", r.plist ? json_bytes(r.plist) : json_null(),
+                              "file", agent_file_word(&r),
+                              "loaded", r.loaded == AGENT_LOADED_YES  ? json_true()
+                                        : r.loaded == AGENT_LOADED_NO ? json_false()
+                                                                      : json_null());
+        launchd_report_done(&r);
+        return o;
+}
+
+static void print_agent_file(const struct launchd_report *r) {
+        _cleanup_free_ char *why = r->file_why ? printable(r->file_why) : NULL;
+
+        if (r->file_error)
+                printf("cannot check: %s", why ? why : strerror(-r->file_error));
+        else if (r->file == SERVICE_FILE_OURS)
+                printf("installed by ephemdir install-service");
+        else if (r->file == SERVICE_FILE_FOREIGN)
+                printf("not written by ephemdir install-service, or edited since");
+        else
+                printf("not installed");
+}
+
+static void print_agent_loaded(const struct launchd_report *r) {
+        if (r->loaded == AGENT_LOADED_YES)
+                printf("loaded (%s)", r->target);
+        else if (r->loaded == AGENT_LOADED_NO)
+                printf("not loaded");
+        else if (r->loaded == AGENT_LOADED_FAILED)
+                printf("launchctl %s", r->loaded_why);
+        else
+                printf("launchd not available here");
+}
+
+static void print_launch_agent(void) {
+        struct launchd_report r;
+
+        if (!service_use_launchd())
+                return;
+        launchd_report(&r);
+        _cleanup_free_ char *path = r.plist ? printable(r.plist) : NULL;
+        printf("%-15s %s: ", "launch agent", path ? path : "(home directory unknown)");
+        print_agent_file(&r);
+        printf("; ");
+        print_agent_loaded(&r);
+        printf("\n");
+        launchd_report_done(&r);
+}
+
 int cmd_doctor(struct cli *cli, int argc, char **argv) {
         struct ephemdir_doctor d;
         bool json = false;
@@ -232,7 +300,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
         if (r < 0)
                 return cli_fail(cli, r);
         if (json) {
-                json_t *j = json_pack("{s:o, s:s, s:o, s:s, s:i, s:o, s:b, s:s, s:s, s:b, s:{s:b, s:I, s:I}, s:o}",
+                json_t *j = json_pack("{s:o, s:s, s:o, s:s, s:i, s:o, s:b, s:s, s:s, s:b, s:{s:b, s:I, s:I}, s:o, s:o}",
                                       "data_dir", json_bytes(d.data_dir), "data_dir_source", d.data_dir_source,
                                       "config_dir", json_bytes(d.config_dir), "config_dir_source", d.config_dir_source,
                                       "schema_version", d.schema_version,
@@ -243,7 +311,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
                                       "inuse_probe", "complete", d.inuse_complete,
                                       "processes", (json_int_t) d.inuse_processes,
                                       "hidden", (json_int_t) d.inuse_hidden,
-                                      "service", service_json());
+                                      "service", service_json(), "launch_agent", launch_agent_json());
                 r = json_print(j, stdout) < 0 ? EXIT_FAIL : EXIT_OK;
                 json_decref(j);
         } else {
@@ -258,6 +326,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv) {
                        d.inuse_hidden ? ", some hidden by the kernel (not seen)" : "",
                        d.inuse_complete ? "" : "; INCOMPLETE: keep-while-in-use directories are deferred");
                 print_service_state();
+                print_launch_agent();
                 if (d.test_hooks)
                         printf("test hooks      compiled in (EPHEMDIR_TEST_*, EPHEMDIR_FAULT)\n");
                 free(data);

@@ -58,6 +58,16 @@
 #define DEFAULT_INTERVAL 600
 #define MAX_FILE_SIZE 65536
 #define MAX_SYMLINKS 40
+#define USEC_PER_SEC 1000000
+
+/* systemd keeps OnUnitActiveSec= in microseconds in 64 bits, UINT64_MAX
+ * meaning "never", and its parser refuses a whole number of seconds that
+ * reaches UINT64_MAX / USEC_PER_SEC.  It would drop such a line with a
+ * warning: the timer would sweep once at startup and never again. */
+static const struct service_interval_limit systemd_interval_limit = {
+        .max = (int64_t) (UINT64_MAX / USEC_PER_SEC - 1),
+        .holder = "systemd's OnUnitActiveSec=",
+};
 
 static const struct service_style unit_style = {
         .header = "# Written by `ephemdir install-service`; `ephemdir uninstall-service` removes it.\n"
@@ -74,6 +84,14 @@ enum {
         OPT_INTERVAL = OPT_FIRST_COMMAND_OPTION,
         OPT_NO_ENABLE,
 };
+
+int service_check_interval(const struct cli *cli, const struct service_params *p,
+                           const struct service_interval_limit *limit) {
+        if (p->interval <= limit->max)
+                return EXIT_OK;
+        return cli_usage(cli, "invalid interval '%s' (%s holds at most %" PRId64 " seconds)",
+                         p->interval_arg ? p->interval_arg : "?", limit->holder, limit->max);
+}
 
 void service_note(const struct cli *cli, const char *fmt, ...) {
         va_list ap;
@@ -588,9 +606,11 @@ static int refuse_dir(const struct cli *cli, const char *what, const char *dir, 
         return EXIT_FAIL;
 }
 
-/* The final directory must be the user's own, not a shared sticky one. */
-int service_open_dir(const struct cli *cli, const char *what, const char *dir, bool create, uid_t uid,
-                     int *ret_fd) {
+/* The trusted walk to dir, printing nothing: 0 with *ret_fd; -ENOENT when
+ * it does not exist (without create); else -errno with *ret_bad the
+ * component at fault (NULL: dir itself).  The final directory must be the
+ * user's own, not a shared sticky one. */
+static int open_private_dir(const char *dir, bool create, uid_t uid, int *ret_fd, char **ret_bad) {
         _cleanup_free_ char *bad = NULL;
         _cleanup_close_ int fd = -1;
         enum trust_verdict verdict;
@@ -607,14 +627,37 @@ int service_open_dir(const struct cli *cli, const char *what, const char *dir, b
                         (void) fs_open_trusted_dir(dir, uid, &again, &verdict, &bad);
                 }
         }
+        if (r >= 0 && verdict != TRUST_PRIVATE)
+                r = -EPERM;
+        if (r < 0) {
+                *ret_bad = r == -ENOENT && !create ? NULL : TAKE_PTR(bad);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int service_open_dir(const struct cli *cli, const char *what, const char *dir, bool create, uid_t uid,
+                     int *ret_fd) {
+        _cleanup_free_ char *bad = NULL;
+        int r = open_private_dir(dir, create, uid, ret_fd, &bad);
+
         if (r == -ENOENT && !create)
                 return -ENOENT;
         if (r < 0)
                 return refuse_dir(cli, what, dir, bad, uid, r);
-        if (verdict != TRUST_PRIVATE)
-                return refuse_dir(cli, what, dir, NULL, uid, -EPERM);
-        *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+int service_peek_dir(const char *dir, uid_t uid, int *ret_fd, char **ret_why) {
+        _cleanup_free_ char *bad = NULL;
+        int r = open_private_dir(dir, false, uid, ret_fd, &bad);
+
+        if (r >= 0 || r == -ENOENT)
+                return r;
+        if (asprintf(ret_why, "%s %s", bad ? bad : dir, describe_component(bad ? bad : dir, uid, r)) < 0)
+                return -ENOMEM;
+        return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1001,7 +1044,7 @@ static int parse_install_options(struct cli *cli, int argc, char **argv, struct 
 /* macOS has launchd, everything else we build for systemd.  Test builds can
  * pick either (EPHEMDIR_TEST_SERVICE_BACKEND=launchd|systemd), so the
  * LaunchAgent writer runs in the Linux test suite too. */
-static bool use_launchd(void) {
+bool service_use_launchd(void) {
 #if EPHEMDIR_TEST_HOOKS
         const char *b = getenv("EPHEMDIR_TEST_SERVICE_BACKEND");
         if (b && (streq(b, "launchd") || streq(b, "systemd")))
@@ -1048,14 +1091,15 @@ static int install_systemd(const struct cli *cli, const struct service_params *p
 int cmd_install_service(struct cli *cli, int argc, char **argv) {
         struct service_params p = { .interval = DEFAULT_INTERVAL };
         _cleanup_free_ char *exe = NULL;
-        bool enable = true, launchd = use_launchd();
+        bool enable = true, launchd = service_use_launchd();
         uid_t uid = geteuid();
         int r;
 
         r = parse_install_options(cli, argc, argv, &p, &enable);
         if (r >= 0)
                 return r;
-        if (launchd && (r = launchd_check_interval(cli, &p)) != EXIT_OK)
+        r = service_check_interval(cli, &p, launchd ? &launchd_interval_limit : &systemd_interval_limit);
+        if (r != EXIT_OK)
                 return r;
 
         /* Everything is checked before anything is written.  launchd sets
@@ -1187,5 +1231,5 @@ int cmd_uninstall_service(struct cli *cli, int argc, char **argv) {
         r = cli_check_args(cli, argc, argv, 0, 0);
         if (r >= 0)
                 return r;
-        return use_launchd() ? launchd_uninstall(cli) : uninstall_systemd(cli);
+        return service_use_launchd() ? launchd_uninstall(cli) : uninstall_systemd(cli);
 }

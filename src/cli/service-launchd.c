@@ -41,9 +41,6 @@
 #define LOG_FILE "sweep.log"                /* in the pinned data directory */
 #define LAUNCHCTL "/bin/launchctl"
 
-/* launchd keeps StartInterval in 32 bits and ignores a larger value. */
-#define MAX_START_INTERVAL UINT32_MAX
-
 /* The header comment must not contain "--": XML comments cannot. */
 static const struct service_style plist_style = {
         .header = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -58,12 +55,12 @@ static const struct service_style plist_style = {
         .seal_close = " -->",
 };
 
-int launchd_check_interval(const struct cli *cli, const struct service_params *p) {
-        if ((uint64_t) p->interval <= MAX_START_INTERVAL)
-                return EXIT_OK;
-        return cli_usage(cli, "invalid interval '%s' (launchd's StartInterval holds at most %" PRIu32 " seconds)",
-                         p->interval_arg ? p->interval_arg : "?", (uint32_t) MAX_START_INTERVAL);
-}
+/* launchd keeps StartInterval in 32 bits and ignores a larger value,
+ * leaving the agent to run once at load and never again. */
+const struct service_interval_limit launchd_interval_limit = {
+        .max = UINT32_MAX,
+        .holder = "launchd's StartInterval",
+};
 
 /* ------------------------------------------------------------------------ */
 /* XML text                                                                 */
@@ -295,9 +292,15 @@ static void agent_done(struct agent *a) {
         free(a->plist);
 }
 
-static bool agent_loaded(const struct agent *a) {
+/* `launchctl print` of our job, quietly: exits 0 when launchd has it
+ * loaded.  Its wait status, or -errno. */
+static int agent_print(const struct agent *a) {
         char *args[] = { (char *) "print", (char *) a->target, NULL };
-        return exited_ok(launchctl(a->launchctl, true, args));
+        return launchctl(a->launchctl, true, args);
+}
+
+static bool agent_loaded(const struct agent *a) {
+        return exited_ok(agent_print(a));
 }
 
 /* s as one word for a POSIX shell, and escaped for the terminal. */
@@ -387,20 +390,33 @@ static void unload_agent(const struct cli *cli, const struct agent *a) {
 /* ------------------------------------------------------------------------ */
 /* install / uninstall                                                      */
 
-static int agent_init(const struct cli *cli, struct agent *a, char **ret_dir) {
+/* Where the agent goes and how launchd names it; -errno when the home
+ * directory is unknown. */
+static int agent_locate(struct agent *a, char **ret_dir) {
         _cleanup_free_ char *home = NULL, *dir = NULL;
         unsigned uid = (unsigned) geteuid();
 
         int r = service_home(&home);
-        if (r < 0 || asprintf(&dir, "%s/" AGENTS_DIR, home) < 0 ||
-            asprintf(&a->plist, "%s/" AGENT_FILE, dir) < 0) {
-                cli_error(cli, "cannot tell where %s is: %s", AGENTS_WHAT, strerror(r < 0 ? -r : ENOMEM));
-                return EXIT_FAIL;
+        if (r < 0)
+                return r;
+        if (asprintf(&dir, "%s/" AGENTS_DIR, home) < 0 || asprintf(&a->plist, "%s/" AGENT_FILE, dir) < 0) {
+                a->plist = NULL;
+                return -ENOMEM;
         }
         a->launchctl = launchctl_path();
         snprintf(a->domain, sizeof(a->domain), "gui/%u", uid);
         snprintf(a->target, sizeof(a->target), "gui/%u/" AGENT_LABEL, uid);
         *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+static int agent_init(const struct cli *cli, struct agent *a, char **ret_dir) {
+        int r = agent_locate(a, ret_dir);
+
+        if (r < 0) {
+                cli_error(cli, "cannot tell where %s is: %s", AGENTS_WHAT, strerror(-r));
+                return EXIT_FAIL;
+        }
         return EXIT_OK;
 }
 
@@ -455,4 +471,59 @@ int launchd_uninstall(const struct cli *cli) {
         if (state[0] == SERVICE_FILE_OURS)
                 unload_agent(cli, &a);
         return service_remove_files(cli, dir_fd, dir, names, state, ELEMENTSOF(names));
+}
+
+/* ------------------------------------------------------------------------ */
+/* doctor                                                                   */
+
+/* Whether the agent file is there and ours, by the fingerprint
+ * uninstall-service trusts.  A directory the trusted walk refuses is not
+ * read: report what is wrong with it instead. */
+static void report_file(struct launchd_report *rep, const char *dir) {
+        _cleanup_close_ int fd = -1;
+        int r = service_peek_dir(dir, geteuid(), &fd, &rep->file_why);
+
+        if (r == -ENOENT)
+                rep->file = SERVICE_FILE_ABSENT;
+        else if (r < 0)
+                rep->file_error = r;
+        else
+                rep->file = service_file_state(&plist_style, fd, AGENT_FILE);
+}
+
+/* Asked whatever the file's state: a job stays loaded after its file is
+ * removed by hand. */
+static void report_loaded(struct launchd_report *rep, const struct agent *a) {
+        if (!a->launchctl) {
+                rep->loaded = AGENT_LOADED_UNKNOWN;
+                return;
+        }
+        int status = agent_print(a);
+        if (status >= 0 && WIFEXITED(status)) {
+                rep->loaded = WEXITSTATUS(status) == 0 ? AGENT_LOADED_YES : AGENT_LOADED_NO;
+                return;
+        }
+        rep->loaded = AGENT_LOADED_FAILED;
+        describe_status(status, rep->loaded_why, sizeof(rep->loaded_why));
+}
+
+void launchd_report(struct launchd_report *ret) {
+        _cleanup_(agent_done) struct agent a = { 0 };
+        _cleanup_free_ char *dir = NULL;
+
+        *ret = (struct launchd_report) { .file = SERVICE_FILE_ABSENT, .loaded = AGENT_LOADED_UNKNOWN };
+        int r = agent_locate(&a, &dir);
+        if (r < 0) {
+                ret->file_error = r;
+                return;
+        }
+        snprintf(ret->target, sizeof(ret->target), "%s", a.target);
+        report_file(ret, dir);
+        report_loaded(ret, &a);
+        ret->plist = TAKE_PTR(a.plist);
+}
+
+void launchd_report_done(struct launchd_report *r) {
+        free(r->plist);
+        free(r->file_why);
 }

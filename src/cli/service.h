@@ -41,6 +41,19 @@ enum service_file {
         SERVICE_FILE_FOREIGN,   /* someone else's, edited, or not a regular file */
 };
 
+/* The largest --interval a service manager can hold, and what holds it
+ * (for the refusal).  A larger value it would not refuse but drop: the
+ * sweeps would silently stop. */
+struct service_interval_limit {
+        int64_t max;           /* seconds */
+        const char *holder;    /* e.g. "launchd's StartInterval" */
+};
+
+/* Refuse (exit 2, naming the value) an interval above limit; EXIT_OK
+ * otherwise.  Shared by every backend, run before anything is written. */
+int service_check_interval(const struct cli *cli, const struct service_params *p,
+                           const struct service_interval_limit *limit);
+
 /* Informational line on stderr (stdout is data); hidden by --quiet. */
 void service_note(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -82,11 +95,43 @@ int service_find_installed(const struct cli *cli, const struct service_style *st
 int service_open_dir(const struct cli *cli, const char *what, const char *dir, bool create, uid_t uid,
                      int *ret_fd);
 
+/* doctor's look at dir, through the same walk but printing nothing: 0 with
+ * *ret_fd; -ENOENT when some of it is missing; else -errno with *ret_why
+ * naming the component at fault and what is wrong with it. */
+int service_peek_dir(const char *dir, uid_t uid, int *ret_fd, char **ret_why);
+
+/* Whether install-service writes a LaunchAgent here rather than systemd
+ * units: on macOS, or in a test build when EPHEMDIR_TEST_SERVICE_BACKEND
+ * says launchd. */
+bool service_use_launchd(void);
+
 /* The user's home directory, absolute and normalized: $HOME, else the
  * password database. */
 int service_home(char **ret);
 
 /* The launchd backend (service-launchd.c): a LaunchAgent. */
-int launchd_check_interval(const struct cli *cli, const struct service_params *p);
+extern const struct service_interval_limit launchd_interval_limit;
 int launchd_install(const struct cli *cli, const struct service_params *p, bool enable);
 int launchd_uninstall(const struct cli *cli);
+
+/* What doctor tells about the LaunchAgent: launchd_report() only looks
+ * (the trusted walk, the fingerprint, `launchctl print`), changes nothing. */
+enum agent_loaded {
+        AGENT_LOADED_UNKNOWN,   /* no launchctl here to ask */
+        AGENT_LOADED_NO,
+        AGENT_LOADED_YES,
+        AGENT_LOADED_FAILED,    /* launchctl could not answer: loaded_why */
+};
+
+struct launchd_report {
+        char *plist;               /* the agent's path; NULL when unknown (file_error) */
+        enum service_file file;    /* when file_error is 0 */
+        int file_error;            /* -errno: the file could not be looked at */
+        char *file_why;            /* with file_error: the component at fault and why, or NULL */
+        enum agent_loaded loaded;
+        char loaded_why[64];       /* with AGENT_LOADED_FAILED */
+        char target[64];           /* gui/<uid>/org.ephemdir.sweep */
+};
+
+void launchd_report(struct launchd_report *ret);
+void launchd_report_done(struct launchd_report *r);

@@ -320,6 +320,38 @@ test_interval_sets_the_timer_and_bad_values_exit_2() {
         grep -qx 'OnUnitActiveSec=5400s' "$TIMER" || fail "a refused --interval changed the timer"
 }
 
+# The most seconds systemd's OnUnitActiveSec= holds: below UINT64_MAX
+# microseconds.  A larger value systemd drops, and the timer stops sweeping.
+SYSTEMD_MAX_INTERVAL=18446744073708
+
+test_interval_beyond_what_systemd_holds_exits_2_and_writes_nothing() {
+        fresh_units
+        local bad
+        # One past the limit, the same in weeks, and the largest our parser takes.
+        for bad in $((SYSTEMD_MAX_INTERVAL + 1)) 30500569w 9223372036854775807; do
+                run install-service --no-enable --interval "$bad"
+                expect_rc 2 "--interval $bad"
+                expect_err_contains "invalid interval '$bad'"
+                expect_err_contains "at most $SYSTEMD_MAX_INTERVAL seconds"
+                [ -z "$out" ] || fail "--interval $bad printed files: [$out]"
+                expect_absent "$HOME/.config"
+        done
+        run install-service --no-enable --interval 1h
+        expect_rc 0 || return
+        run install-service --no-enable --interval $((SYSTEMD_MAX_INTERVAL + 1))
+        expect_rc 2
+        grep -qx 'OnUnitActiveSec=3600s' "$TIMER" || fail "a refused --interval changed the timer"
+}
+
+test_largest_interval_systemd_holds_is_accepted() {
+        fresh_units
+        run install-service --no-enable --interval "$SYSTEMD_MAX_INTERVAL"
+        expect_rc 0 || return
+        grep -qx "OnUnitActiveSec=${SYSTEMD_MAX_INTERVAL}s" "$TIMER" ||
+                fail "--interval $SYSTEMD_MAX_INTERVAL not applied: $(grep OnUnitActiveSec "$TIMER")"
+        verify_units "$SERVICE" "$TIMER"   # systemd reads it back, without a warning
+}
+
 test_unreachable_manager_prints_the_systemctl_command_and_exits_0() {
         fresh_units
         run install-service
@@ -927,6 +959,91 @@ test_launchd_template_says_what_install_service_writes() {
         local msg
         msg=$(python3 "$T/plist.py" template "$TEMPLATE" "$PLIST" 2>&1) ||
                 fail "contrib/launchd template and generated agent differ: $msg"
+}
+
+# --- doctor on the launchd backend --------------------------------------------
+
+# expect_doctor_agent FILE LOADED [ENV...]: `doctor --json` (launchd backend,
+# with ENV) reports the agent at $PLIST with this file state and loaded
+# (true, false or null); its text line is then in $out.
+expect_doctor_agent() {
+        local want="$PLIST $1 $2" got
+        shift 2
+        out=$(env EPHEMDIR_TEST_SERVICE_BACKEND=launchd "$@" "$EPHEMDIR" doctor --json 2>"$T/stderr") || true
+        got=$(printf '%s' "$out" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)["launch_agent"]
+print(a["path"], a["file"], json.dumps(a["loaded"]))') || got="(no launch_agent: $out)"
+        [ "$got" = "$want" ] || fail "doctor --json launch_agent: [$got], want [$want]"
+        out=$(env EPHEMDIR_TEST_SERVICE_BACKEND=launchd "$@" "$EPHEMDIR" doctor 2>"$T/stderr") || true
+        out=$(printf '%s\n' "$out" | grep '^launch agent ' || true)
+}
+
+test_doctor_reports_a_missing_launch_agent_as_not_installed() {
+        launchd_testable || return 0
+        fresh_agents
+        expect_doctor_agent absent null
+        [ "$out" = "launch agent    $PLIST: not installed; launchd not available here" ] ||
+                fail "doctor: [$out]"
+        make_fake_launchctl
+        expect_doctor_agent absent false EPHEMDIR_TEST_LAUNCHCTL="$FAKE"
+        [ "$out" = "launch agent    $PLIST: not installed; not loaded" ] || fail "doctor: [$out]"
+        expect_absent "$HOME/Library"   # looking creates nothing
+        # Where install-service writes systemd units, there is no agent to report.
+        run doctor --json
+        printf '%s' "$out" | python3 -c '
+import json, sys
+assert json.load(sys.stdin)["launch_agent"] is None' || fail "systemd backend reports an agent: $out"
+        run doctor
+        case $out in *"launch agent"*) fail "systemd backend prints an agent line: $out" ;; esac
+}
+
+test_doctor_reports_the_agent_install_service_wrote_and_whether_launchd_loaded_it() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        expect_rc 0 || return
+        cp "$PLIST" "$T/before.plist"
+        make_fake_launchctl
+        echo 0 >"$FAKE.print"
+        expect_doctor_agent ours true EPHEMDIR_TEST_LAUNCHCTL="$FAKE"
+        [ "$out" = "launch agent    $PLIST: installed by ephemdir install-service; loaded (gui/$(id -u)/org.ephemdir.sweep)" ] ||
+                fail "doctor: [$out]"
+        rm "$FAKE.print"   # launchctl print: 113, no such service
+        expect_doctor_agent ours false EPHEMDIR_TEST_LAUNCHCTL="$FAKE"
+        [ "$out" = "launch agent    $PLIST: installed by ephemdir install-service; not loaded" ] ||
+                fail "doctor: [$out]"
+        expect_doctor_agent ours null
+        # doctor only asks: launchd and the agent are left as they were.
+        [ "$(sort -u "$FAKE.calls")" = "print gui/$(id -u)/org.ephemdir.sweep" ] ||
+                fail "doctor ran more than launchctl print: $(cat "$FAKE.calls")"
+        cmp -s "$PLIST" "$T/before.plist" || fail "doctor changed the agent"
+}
+
+test_doctor_reports_a_hand_edited_agent_as_not_written_by_ephemdir() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        expect_rc 0 || return
+        sed -i 's|<integer>600</integer>|<integer>5</integer>|' "$PLIST"
+        expect_doctor_agent foreign null
+        [ "$out" = "launch agent    $PLIST: not written by ephemdir install-service, or edited since; launchd not available here" ] ||
+                fail "doctor: [$out]"
+        # Nor is one that was never ours, even with our name.
+        cp "$TEMPLATE" "$PLIST"
+        expect_doctor_agent foreign null
+}
+
+test_doctor_names_an_untrusted_agents_dir_instead_of_reading_it() {
+        launchd_testable || return 0
+        fresh_agents
+        lrun install-service --no-enable
+        expect_rc 0 || return
+        chmod 777 "$HOME/Library"
+        expect_doctor_agent unchecked null
+        [ "$out" = "launch agent    $PLIST: cannot check: $HOME/Library is writable by every user; launchd not available here" ] ||
+                fail "doctor: [$out]"
+        chmod 700 "$HOME/Library"
 }
 
 # --- when systemd runs it -----------------------------------------------------

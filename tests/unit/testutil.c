@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -88,6 +89,20 @@ unsigned tu_count_open_fds(void) {
                         n++;
         closedir(d);
         return n - 1; /* the listing's own fd */
+}
+
+uid_t tu_foreign_uid(const char *path) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0) {
+                perror(path);
+                abort();
+        }
+        const struct passwd *pw = getpwnam("nobody");
+        uid_t uid = pw ? pw->pw_uid : geteuid() + 1;
+        while (uid == geteuid() || uid == st.st_uid || uid == 0 || uid == (uid_t) -1)
+                uid++;
+        return uid;
 }
 
 bool tu_exists(const char *path) {

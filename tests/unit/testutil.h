@@ -21,6 +21,13 @@ void tu_write_file(const char *path, const char *content);
 char *tu_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool tu_is_root(void);
+
+/* A uid that is another user as far as path goes: not ours, not root's
+ * (trusted everywhere), not path's owner.  nobody's where that qualifies,
+ * else the next one up from ours that does: whoever runs the tests, and
+ * whether or not nobody exists or is 65534. */
+uid_t tu_foreign_uid(const char *path);
+
 bool tu_exists(const char *path);
 
 /* How many fds this process has open (to catch a leak across a call). */
