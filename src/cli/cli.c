@@ -112,9 +112,12 @@ static void log_to_stderr(int level, const char *message, void *userdata) {
                 cli_error(cli, "%s", message);
 }
 
+struct ephemdir_ctx_opts cli_ctx_opts(struct cli *cli) {
+        return (struct ephemdir_ctx_opts) { .log = log_to_stderr, .log_userdata = cli, .data_dir = cli->data_dir };
+}
+
 ephemdir_ctx *cli_ctx(struct cli *cli) {
-        struct ephemdir_ctx_opts opts = { .log = log_to_stderr, .log_userdata = cli,
-                                          .data_dir = cli->data_dir };
+        struct ephemdir_ctx_opts opts = cli_ctx_opts(cli);
 
         if (!cli->ctx && ephemdir_ctx_open(&cli->ctx, &opts) < 0)
                 return NULL;

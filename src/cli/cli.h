@@ -66,6 +66,9 @@ int cli_common_option(struct cli *cli, const struct command *cmd, int opt, const
 
 /* The library context, opened on first use; NULL after printing why. */
 ephemdir_ctx *cli_ctx(struct cli *cli);
+/* The options cli_ctx() opens with (log to stderr): for library calls that
+ * need no context, such as ephemdir_apply_validate(). */
+struct ephemdir_ctx_opts cli_ctx_opts(struct cli *cli);
 
 /* Print "ephemdir: <command>: <fmt...>" to stderr. */
 void cli_error(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

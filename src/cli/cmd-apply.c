@@ -3,8 +3,11 @@
  * ephemdir apply (also the ephemdir-apply binary): reconcile rules.d with
  * the registry, then sweep everything else that is due.
  * Exit: 2 when a rule file was invalid (it was skipped), 1 on conflicts or
- * failures, 0 otherwise.
+ * failures, 0 otherwise.  --validate and --cat-config only read rule files:
+ * they never open (or create, or lock) the registry, so they work before
+ * ephemdir ever ran, and while the registry is locked or broken.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +47,20 @@ static const char *action_word(enum ephemdir_apply_action a) {
                 [EPHEMDIR_APPLY_INVALID] = "errors",
                 [EPHEMDIR_APPLY_WARNING] = "warnings",
                 [EPHEMDIR_APPLY_FAILED] = "failed",
+                [EPHEMDIR_APPLY_MASKED] = "masked",
+                [EPHEMDIR_APPLY_HELD] = "held",
         };
         return (unsigned) a < sizeof(words) / sizeof(words[0]) && words[a] ? words[a] : "unknown";
+}
+
+/* --cat-config: a mask in its place among the files, so that the reader
+ * sees why a file of that name is not printed. */
+static void cat_mask(const struct ephemdir_apply_event *ev) {
+        char *path = printable(ev->file), *detail = printable(ev->detail ? ev->detail : "");
+
+        printf("# %s: masked (%s)\n\n", path, detail);
+        free(path);
+        free(detail);
 }
 
 /* --cat-config: the effective files in order, each under a "# path" line. */
@@ -88,6 +103,10 @@ static void on_apply(const struct ephemdir_apply_event *ev, void *userdata) {
                         cli_error(cli, "reading %s", ev->file);
                 return;
         }
+        if (ev->action == EPHEMDIR_APPLY_MASKED && out->cat_config) {
+                cat_mask(ev);
+                return;
+        }
         if (out->json) {
                 add_json(out->json, word, ev);
                 return;
@@ -104,7 +123,7 @@ static void on_apply(const struct ephemdir_apply_event *ev, void *userdata) {
                                ev->rule ? ev->rule : "?");
                 break;
         case EPHEMDIR_APPLY_INVALID:
-                cli_error(cli, "%s (file skipped)", detail);
+                cli_error(cli, "%s (skipped)", detail);   /* a file, or a whole rules dir */
                 break;
         case EPHEMDIR_APPLY_WARNING:
                 cli_warn(cli, "%s", detail);
@@ -112,6 +131,14 @@ static void on_apply(const struct ephemdir_apply_event *ev, void *userdata) {
         case EPHEMDIR_APPLY_ORPHAN:
                 if (cli->verbosity > 0)
                         cli_error(cli, "orphan %s: %s", path, detail);
+                break;
+        case EPHEMDIR_APPLY_MASKED:
+                /* Masks are deliberate: said on request, not at every timer run. */
+                if (cli->verbosity > 0) {
+                        char *file = printable(ev->file);
+                        cli_error(cli, "masked %s (%s)", file, detail);
+                        free(file);
+                }
                 break;
         default:
                 cli_error(cli, "%s %s%s%s", ev->action == EPHEMDIR_APPLY_CONFLICT ? "conflict:" : word,
@@ -151,6 +178,22 @@ static void on_sweep(const struct ephemdir_event *ev, void *userdata) {
         else if (out->cli->verbosity > 0)
                 cli_error(out->cli, "skipped %s (%s)", path, ev->reason);
         free(path);
+}
+
+/* Reading the rules alone needs no registry: a user without a data dir
+ * yet can check them, and a locked or broken registry does not matter.
+ * -ECANCELED: no context could be opened (reported through the log). */
+static int run_apply(struct cli *cli, const char *const *dirs, size_t n_dirs, unsigned flags,
+                     struct apply_output *out, struct ephemdir_apply_summary *ret) {
+        if (flags & EPHEMDIR_APPLY_VALIDATE) {
+                struct ephemdir_ctx_opts opts = cli_ctx_opts(cli);
+                int r = ephemdir_apply_validate(&opts, dirs, n_dirs, flags, on_apply, out, ret);
+                return r < 0 ? -ECANCELED : r;
+        }
+        ephemdir_ctx *ctx = cli_ctx(cli);
+        if (!ctx)
+                return -ECANCELED;
+        return ephemdir_apply(ctx, dirs, n_dirs, flags, on_apply, on_sweep, out, ret);
 }
 
 static int exit_code(const struct ephemdir_apply_summary *s) {
@@ -221,17 +264,16 @@ int cmd_apply(struct cli *cli, int argc, char **argv) {
                 cli->data_dir = SYSTEM_DATA_DIR;
         }
 
-        ephemdir_ctx *ctx = cli_ctx(cli);
-        if (!ctx)
-                return EXIT_FAIL;
         if (json && !out.cat_config)
                 out.json = json_object();
-        r = ephemdir_apply(ctx, n_dirs ? dirs : NULL, n_dirs, flags, on_apply, on_sweep, &out, &sum);
+        r = run_apply(cli, n_dirs ? dirs : NULL, n_dirs, flags, &out, &sum);
         if (out.json) {
                 if (r >= 0)
                         json_print(out.json, stdout);
                 json_decref(out.json);
         }
+        if (r == -ECANCELED)
+                return EXIT_FAIL;   /* the context did not open: the log said why */
         if (r < 0)
                 return cli_fail(cli, r);
         return exit_code(&sum);

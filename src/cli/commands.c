@@ -56,8 +56,8 @@ const struct command cli_commands[] = {
         { "apply", cmd_apply, "[options]",
           "reconcile rules.d with the registry, then sweep (same as ephemdir-apply)",
           "  -n, --dry-run           show what would change, change nothing\n"
-          "      --validate          only read and check the rule files\n"
-          "      --cat-config        print the effective rule files in order\n"
+          "      --validate          only read and check the rule files (the registry is not opened)\n"
+          "      --cat-config        print the effective rule files and masks in order\n"
           "      --rules-only        do not sweep other due directories\n"
           "      --rules-dir DIR     read rules from DIR (repeatable; replaces the search path)\n"
           "      --system            system scope (root): /etc, /run, /usr/lib rules.d\n"

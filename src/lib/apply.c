@@ -12,12 +12,20 @@
  *   entry, policy moved -> update the row, keep the directory
  *   entry, due          -> delete, then create fresh if the rule says recreate
  * Entries whose rule is gone are orphans: they keep their last policy, are
- * never recreated, and are swept like any other entry when due.
+ * never recreated, and are swept like any other entry when due.  But while
+ * a rule file or rules dir could not be read (invalid, unreadable,
+ * refused), a rule missing from the set may be declared there, with a
+ * policy nobody can see: such entries are "held", left exactly as they are
+ * (not even swept), and reported with the files at fault.
+ *
+ * --validate and --cat-config (ephemdir_apply_validate) only read rule
+ * files: they run on a context without data dir or registry.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -36,6 +44,7 @@ struct apply_run {
         ephemdir_ctx *ctx;
         unsigned flags;
         ephemdir_apply_fn cb;
+        ephemdir_event_fn sweep_cb;
         void *userdata;
         struct sweep_sink sink;
         char last_block[256];    /* why the last rule deletion did not happen */
@@ -328,20 +337,88 @@ static bool rule_declared(const struct rule_set *set, const char *name) {
         return false;
 }
 
-static void report_orphans(struct apply_run *run, const struct rule_set *set) {
+/* An entry made for a rule that is not in the set, while some file or dir
+ * could not be read: that rule may be declared there (sweep_skip_fn). */
+static bool entry_held(const struct entry *e, const void *userdata) {
+        const struct rule_set *set = userdata;
+        const char *name = rule_name_of(e);
+
+        return set->n_unread > 0 && name && !rule_declared(set, name);
+}
+
+/* "a, b, c" (NULL on ENOMEM). */
+static char *join_list(char *const *v, size_t n) {
+        size_t len = 1;
+        char *s, *p;
+
+        for (size_t i = 0; i < n; i++)
+                len += strlen(v[i]) + 2;
+        s = p = malloc(len);
+        if (!s)
+                return NULL;
+        *p = '\0';
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(stpcpy(p, i ? ", " : ""), v[i]);
+        return s;
+}
+
+/* Entries whose rule is not declared: orphans, or held while the set is
+ * incomplete -- an invalid file means "unknown", not "rule deleted". */
+static void report_undeclared(struct apply_run *run, const struct rule_set *set) {
+        _cleanup_free_ char *unread = set->n_unread ? join_list(set->unread, set->n_unread) : NULL;
+
         for (size_t i = 0; i < run->n_rows; i++) {
                 const char *name = rule_name_of(&run->rows[i]);
-                if (name && !rule_declared(set, name))
+                if (!name || rule_declared(set, name))
+                        continue;
+                if (set->n_unread > 0)
+                        report(run, EPHEMDIR_APPLY_HELD, NULL, run->rows[i].path,
+                               "rule %s may be declared in %s, which could not be read: left as it is "
+                               "until %s", name, unread ? unread : "a rule file",
+                               set->n_unread > 1 ? "they are fixed" : "that is fixed");
+                else
                         report(run, EPHEMDIR_APPLY_ORPHAN, NULL, run->rows[i].path,
                                "rule %s is gone: kept with its last policy, never recreated", name);
         }
 }
 
+static void emit(struct apply_run *run, const struct ephemdir_apply_event *ev) {
+        if (run->cb)
+                run->cb(ev, run->userdata);
+}
+
+static const char *base_name(const char *path) {
+        const char *slash = strrchr(path, '/');
+
+        return slash ? slash + 1 : path;
+}
+
+/* A mask, with the files it keeps from being read: why a rule that is
+ * written down somewhere is not applied. */
+static void report_mask(struct apply_run *run, const struct rule_mask *m) {
+        _cleanup_free_ char *hidden = m->n_hidden ? join_list(m->hidden, m->n_hidden) : NULL;
+        _cleanup_free_ char *detail = NULL;
+
+        if (asprintf(&detail, "a symlink to /dev/null; %s%s",
+                     m->n_hidden ? "not read: " : "no file of that name below it", hidden ? hidden : "") < 0)
+                detail = NULL;
+        emit(run, &(struct ephemdir_apply_event) { .action = EPHEMDIR_APPLY_MASKED, .file = m->path,
+                                                   .detail = detail });
+}
+
+/* Files and masks in reading order (each list is in order of file name),
+ * then what went wrong. */
 static void report_files(struct apply_run *run, const struct rule_set *set) {
-        for (size_t i = 0; i < set->n_files; i++)
-                if (run->cb)
-                        run->cb(&(struct ephemdir_apply_event) { .action = EPHEMDIR_APPLY_FILE,
-                                                                  .file = set->files[i] }, run->userdata);
+        size_t f = 0, m = 0;
+
+        while (f < set->n_files || m < set->n_masks) {
+                if (m == set->n_masks ||
+                    (f < set->n_files && strcmp(base_name(set->files[f]), base_name(set->masks[m].path)) < 0))
+                        emit(run, &(struct ephemdir_apply_event) { .action = EPHEMDIR_APPLY_FILE,
+                                                                   .file = set->files[f++] });
+                else
+                        report_mask(run, &set->masks[m++]);
+        }
         for (size_t i = 0; i < set->n_warnings; i++)
                 report(run, EPHEMDIR_APPLY_WARNING, NULL, NULL, "%s", set->warnings[i]);
         for (size_t i = 0; i < set->n_errors; i++)
@@ -371,6 +448,64 @@ static int load_rules(ephemdir_ctx *ctx, const char *const *dirs, size_t n_dirs,
         return 0;
 }
 
+/* Read and report the rule files, nothing else: ctx may have no registry. */
+static int validate(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_rules_dirs, unsigned flags,
+                    ephemdir_apply_fn cb, void *userdata, struct ephemdir_apply_summary *ret) {
+        struct apply_run run = { .ctx = ctx, .flags = flags, .cb = cb, .userdata = userdata };
+        struct rule_set set = {};
+
+        ctx_clear_error(ctx);
+        int r = load_rules(ctx, rules_dirs, n_rules_dirs, flags, &set);
+        if (r < 0)
+                return r;
+        report_files(&run, &set);
+        rule_set_done(&set);
+        if (ret)
+                *ret = run.sum;
+        return 0;
+}
+
+int ephemdir_apply_validate(const struct ephemdir_ctx_opts *opts, const char *const *rules_dirs,
+                            size_t n_rules_dirs, unsigned flags, ephemdir_apply_fn cb, void *userdata,
+                            struct ephemdir_apply_summary *ret) {
+        ephemdir_ctx *ctx;
+
+        int r = ctx_open_rules_only(&ctx, opts);
+        if (r < 0)
+                return r;
+        r = validate(ctx, rules_dirs, n_rules_dirs, flags, cb, userdata, ret);
+        if (r < 0)   /* the context, and its message, go with this call */
+                ctx_log(ctx, EPHEMDIR_LOG_ERR, "%s", ephemdir_last_error(ctx));
+        ephemdir_ctx_close(ctx);
+        return r;
+}
+
+/* The rules, then (unless RULES_ONLY) every other due entry: one timer
+ * keeps everything clean, ad-hoc entries too.  Held entries stay out of
+ * both. */
+static int reconcile(struct apply_run *run, const struct rule_set *set) {
+        ephemdir_ctx *ctx = run->ctx;
+
+        int r = registry_list_all(ctx->reg, &run->rows, &run->n_rows);
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
+        for (size_t i = 0; i < set->n_rules; i++)
+                reconcile_rule(run, &set->rules[i]);
+        report_undeclared(run, set);
+        entry_free_array(run->rows, run->n_rows);
+        run->rows = NULL;
+        run->n_rows = 0;
+        sweep_sink_done(&run->sink);
+        run->sum.failures += run->sink.failures;
+        if (run->flags & EPHEMDIR_APPLY_RULES_ONLY)
+                return 0;
+        r = sweep_explicit(ctx, dry(run), entry_held, set, run->sweep_cb, run->userdata);
+        if (r < 0)
+                return r;
+        run->sum.sweep_failures = r;
+        return 0;
+}
+
 int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_rules_dirs, unsigned flags,
                    ephemdir_apply_fn cb, ephemdir_event_fn sweep_cb, void *userdata,
                    struct ephemdir_apply_summary *ret) {
@@ -378,6 +513,7 @@ int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_ru
                 .ctx = ctx,
                 .flags = flags,
                 .cb = cb,
+                .sweep_cb = sweep_cb,
                 .userdata = userdata,
                 /* Rule directories are reported as swept/recreated by apply
                  * itself, not a second time as sweep events. */
@@ -386,35 +522,17 @@ int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_ru
         run.sink.userdata = &run;
         struct rule_set set = {};
 
+        if (flags & EPHEMDIR_APPLY_VALIDATE)
+                return validate(ctx, rules_dirs, n_rules_dirs, flags, cb, userdata, ret);
         ctx_clear_error(ctx);
         int r = load_rules(ctx, rules_dirs, n_rules_dirs, flags, &set);
         if (r < 0)
                 return r;
         report_files(&run, &set);
-
-        if (!(flags & EPHEMDIR_APPLY_VALIDATE)) {
-                r = registry_list_all(ctx->reg, &run.rows, &run.n_rows);
-                if (r < 0) {
-                        rule_set_done(&set);
-                        return ctx_fail(ctx, r, "%s", registry_error(ctx->reg));
-                }
-                for (size_t i = 0; i < set.n_rules; i++)
-                        reconcile_rule(&run, &set.rules[i]);
-                report_orphans(&run, &set);
-                entry_free_array(run.rows, run.n_rows);
-                sweep_sink_done(&run.sink);
-                run.sum.failures += run.sink.failures;
-                /* One timer keeps everything clean: ad-hoc entries too. */
-                if (!(flags & EPHEMDIR_APPLY_RULES_ONLY)) {
-                        r = ephemdir_sweep(ctx, dry(&run) ? EPHEMDIR_SWEEP_DRY_RUN : 0, sweep_cb, userdata);
-                        if (r < 0) {
-                                rule_set_done(&set);
-                                return r;
-                        }
-                        run.sum.sweep_failures = r;
-                }
-        }
+        r = reconcile(&run, &set);
         rule_set_done(&set);
+        if (r < 0)
+                return r;
         if (ret)
                 *ret = run.sum;
         return 0;

@@ -24,13 +24,8 @@ static int open_data_dir(ephemdir_ctx *ctx, const char *explicit_dir) {
         return 0;
 }
 
-int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) {
-        static const struct ephemdir_ctx_opts no_opts;
-        _cleanup_free_ char *reg_error = NULL;
-        int r;
-
-        if (!opts)
-                opts = &no_opts;
+/* What every context has: who we are, where the log goes, the config dir. */
+static int ctx_new(const struct ephemdir_ctx_opts *opts, ephemdir_ctx **ret) {
         ephemdir_ctx *ctx = calloc(1, sizeof(*ctx));
         if (!ctx)
                 return -ENOMEM;
@@ -40,15 +35,57 @@ int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) 
         ctx->log_userdata = opts->log_userdata;
         if (platform_home())
                 ctx->home = strdup(platform_home());
+        *ret = ctx;
+        return 0;
+}
+
+static int resolve_config_dir(ephemdir_ctx *ctx, const char *explicit_dir) {
+        int r = platform_config_dir(explicit_dir, &ctx->config_dir, &ctx->config_dir_source);
+        if (r < 0)
+                return ctx_fail(ctx, r, "cannot determine the config directory (is $HOME set?)");
+        return 0;
+}
+
+/* Closing a context that failed to open: callers report the reason, so
+ * hand it to the log before it goes. */
+static int ctx_open_failed(ephemdir_ctx *ctx, int r) {
+        ctx_log(ctx, EPHEMDIR_LOG_ERR, "%s", ephemdir_last_error(ctx));
+        ephemdir_ctx_close(ctx);
+        return r;
+}
+
+int ctx_open_rules_only(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) {
+        static const struct ephemdir_ctx_opts no_opts;
+        ephemdir_ctx *ctx;
+
+        int r = ctx_new(opts ? opts : &no_opts, &ctx);
+        if (r < 0)
+                return r;
+        r = resolve_config_dir(ctx, opts ? opts->config_dir : NULL);
+        if (r < 0)
+                return ctx_open_failed(ctx, r);
+        *ret = ctx;
+        return 0;
+}
+
+int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) {
+        static const struct ephemdir_ctx_opts no_opts;
+        _cleanup_free_ char *reg_error = NULL;
+        ephemdir_ctx *ctx;
+        int r;
+
+        if (!opts)
+                opts = &no_opts;
+        r = ctx_new(opts, &ctx);
+        if (r < 0)
+                return r;
 
         r = open_data_dir(ctx, opts->data_dir);
         if (r < 0)
                 goto fail;
-        r = platform_config_dir(opts->config_dir, &ctx->config_dir, &ctx->config_dir_source);
-        if (r < 0) {
-                ctx_fail(ctx, r, "cannot determine the config directory");
+        r = resolve_config_dir(ctx, opts->config_dir);
+        if (r < 0)
                 goto fail;
-        }
         r = platform_boot_id(&ctx->boot_id, &ctx->boot_id_source);
         if (r < 0) {
                 ctx_fail(ctx, r, "cannot read the boot id: %s", strerror(-r));
@@ -62,10 +99,7 @@ int ephemdir_ctx_open(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts) 
         *ret = ctx;
         return 0;
 fail:
-        /* Callers report the reason: hand it to the log before it goes. */
-        ctx_log(ctx, EPHEMDIR_LOG_ERR, "%s", ephemdir_last_error(ctx));
-        ephemdir_ctx_close(ctx);
-        return r;
+        return ctx_open_failed(ctx, r);
 }
 
 void ephemdir_ctx_close(ephemdir_ctx *ctx) {

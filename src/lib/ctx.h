@@ -33,6 +33,12 @@ struct ephemdir_ctx {
         char *last_error;
 };
 
+/* A context for reading rule files only (ephemdir_apply_validate): uid,
+ * home, config dir and the log, but no data dir and no registry, so nothing
+ * there is opened, created or locked.  Only code that never touches
+ * ctx->reg or ctx->data_dir_fd may be given it; close it as usual. */
+int ctx_open_rules_only(ephemdir_ctx **ret, const struct ephemdir_ctx_opts *opts);
+
 /* Record a human message for ephemdir_last_error() and return err. */
 int ctx_fail(ephemdir_ctx *ctx, int err, const char *fmt, ...) _printf_(3, 4);
 void ctx_clear_error(ephemdir_ctx *ctx);

@@ -277,6 +277,9 @@ enum ephemdir_apply_action {
         EPHEMDIR_APPLY_INVALID,      /* a rule file was skipped: detail is FILE:LINE:COL: message */
         EPHEMDIR_APPLY_WARNING,
         EPHEMDIR_APPLY_FAILED,
+        EPHEMDIR_APPLY_MASKED,       /* a file name masked (.file: the symlink; .detail: what it hides),
+                                      * in reading order among the FILE events */
+        EPHEMDIR_APPLY_HELD,         /* its rule may be in a file that could not be read: left as it is */
 };
 
 struct ephemdir_apply_event {
@@ -300,10 +303,27 @@ struct ephemdir_apply_summary {
  * declared and absent, sweep what is due (recreating it when the rule says
  * so), update changed policies, report conflicts and orphans, then (unless
  * RULES_ONLY) sweep every other due entry through the same deletion path.
- * Invalid files are skipped whole.  Sweep events go to sweep_cb. */
+ * Invalid files are skipped whole.  While a rule file or rules directory
+ * could not be read (invalid, unreadable, refused), an entry whose rule is
+ * not in the files read is HELD instead of ORPHAN: its rule may be in that
+ * file, so it is not swept either.  Sweep events go to sweep_cb.  With
+ * VALIDATE, the same as ephemdir_apply_validate() on ctx. */
 int ephemdir_apply(ephemdir_ctx *ctx, const char *const *rules_dirs, size_t n_rules_dirs, unsigned flags,
                    ephemdir_apply_fn cb, ephemdir_event_fn sweep_cb, void *userdata,
                    struct ephemdir_apply_summary *ret);
+
+/* Only read and check the rule files (--validate, --cat-config), without a
+ * context: the data directory and its registry are not opened, created or
+ * locked, so this works before ephemdir ever ran and whatever state the
+ * registry is in.  opts: config_dir and the log as for ephemdir_ctx_open()
+ * (data_dir is not used); NULL for the defaults.  flags: SYSTEM is used,
+ * the others are ignored.  Reports FILE and MASKED events in reading
+ * order, then WARNING and INVALID ones; *ret counts invalid_files.  A
+ * failure (no config directory can be determined, -ENOMEM) is also logged
+ * at EPHEMDIR_LOG_ERR. */
+int ephemdir_apply_validate(const struct ephemdir_ctx_opts *opts, const char *const *rules_dirs,
+                            size_t n_rules_dirs, unsigned flags, ephemdir_apply_fn cb, void *userdata,
+                            struct ephemdir_apply_summary *ret);
 
 /* ---- explaining ---------------------------------------------------------------*/
 

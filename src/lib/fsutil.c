@@ -203,24 +203,25 @@ static int set_bad_component(char **ret_bad, const char *path, size_t len) {
         return 0;
 }
 
-/* The shared walk of fs_open_trusted_dir and fs_mkdir_p_trusted.  Each
- * component is checked before anything is opened or created inside it, so
- * a hostile parent never gets the chance to redirect a later step. */
+/* The shared walk of fs_open_trusted_dir, fs_open_trusted_read_dir and
+ * fs_mkdir_p_trusted.  Each component is checked before anything is opened
+ * or created inside it, so a hostile parent never gets the chance to
+ * redirect a later step.  *ret_st: the stat of the last component looked at
+ * (the refused one on -EPERM); the caller judges the final directory. */
 static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
-                        enum trust_verdict *ret_verdict, size_t *ret_bad_len) {
+                        struct stat *ret_st, size_t *ret_bad_len) {
         _cleanup_close_ int fd = open("/", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_PATH);
         const char *p = path;
         bool opened_last = false;
-        struct stat st;
 
         *ret_bad_len = 1; /* blame "/" until a component is reached */
         if (fd < 0)
                 return negative_errno();
 
         for (;;) {
-                if (fstat(fd, &st) < 0)
+                if (fstat(fd, ret_st) < 0)
                         return negative_errno();
-                if (!component_is_trusted(&st, uid))
+                if (!component_is_trusted(ret_st, uid))
                         return -EPERM;
 
                 while (*p == '/')
@@ -265,35 +266,60 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
                 fd = rd;
         }
 
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* The walk and a verdict on its final directory; on failure the offending
+ * prefix goes to *ret_bad_component (if non-NULL). */
+static int open_judged(const char *path, uid_t uid, int *ret_fd, enum trust_verdict *ret_verdict,
+                       int (*judge)(const struct stat *st, uid_t uid, enum trust_verdict *ret),
+                       char **ret_bad_component, struct stat *ret_bad_stat) {
+        _cleanup_close_ int fd = -1;
         enum trust_verdict verdict;
-        int r = final_verdict(&st, uid, &verdict);
-        if (r < 0)
+        struct stat st = {};
+        size_t bad_len;
+
+        if (!path || path[0] != '/' || !ret_fd)
+                return -EINVAL;
+        int r = trusted_walk(path, uid, false, &fd, &st, &bad_len);
+        if (r >= 0)
+                r = judge(&st, uid, &verdict);   /* bad_len already covers the whole path */
+        if (r < 0) {
+                if (r != -EINVAL && r != -ENOMEM && set_bad_component(ret_bad_component, path, bad_len) < 0)
+                        return -ENOMEM;
+                if (r == -EPERM && ret_bad_stat)
+                        *ret_bad_stat = st;
                 return r;
+        }
 
         *ret_fd = TAKE_FD(fd);
-        *ret_verdict = verdict;
+        if (ret_verdict)
+                *ret_verdict = verdict;
         return 0;
 }
 
 int fs_open_trusted_dir(const char *path, uid_t uid, int *ret_fd,
                         enum trust_verdict *ret_verdict, char **ret_bad_component) {
-        if (!path || path[0] != '/' || !ret_fd)
-                return -EINVAL;
+        return open_judged(path, uid, ret_fd, ret_verdict, final_verdict, ret_bad_component, NULL);
+}
 
-        enum trust_verdict verdict;
-        size_t bad_len;
-        int fd = -1;
-        int r = trusted_walk(path, uid, false, &fd, &verdict, &bad_len);
-        if (r < 0) {
-                if (r != -EINVAL && r != -ENOMEM && set_bad_component(ret_bad_component, path, bad_len) < 0)
-                        return -ENOMEM;
-                return r;
-        }
-
-        *ret_fd = fd;
-        if (ret_verdict)
-                *ret_verdict = verdict;
+/* A directory that is only read from: whoever can add or replace an entry
+ * in it decides what we read, so nobody but its owner may write to it --
+ * not even in a root-owned sticky dir like /tmp, where anyone may add
+ * entries.  Root's own directories (/etc/...) are fine for every uid. */
+static int read_verdict(const struct stat *st, uid_t uid, enum trust_verdict *ret) {
+        if (st->st_uid != uid && st->st_uid != 0)
+                return -EPERM;
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return -EPERM;
+        *ret = TRUST_PRIVATE;
         return 0;
+}
+
+int fs_open_trusted_read_dir(const char *path, uid_t uid, int *ret_fd, char **ret_bad_component,
+                             struct stat *ret_bad_stat) {
+        return open_judged(path, uid, ret_fd, NULL, read_verdict, ret_bad_component, ret_bad_stat);
 }
 
 int fs_mkdir_p_trusted(const char *path, uid_t uid, int *ret_fd) {
@@ -301,9 +327,12 @@ int fs_mkdir_p_trusted(const char *path, uid_t uid, int *ret_fd) {
                 return -EINVAL;
 
         enum trust_verdict verdict;
+        struct stat st = {};
         size_t bad_len;
         _cleanup_close_ int fd = -1;
-        int r = trusted_walk(path, uid, true, &fd, &verdict, &bad_len);
+        int r = trusted_walk(path, uid, true, &fd, &st, &bad_len);
+        if (r >= 0)
+                r = final_verdict(&st, uid, &verdict);
         if (r < 0)
                 return r;
         /* Data and config dirs must be ours alone, never a shared /tmp. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* The recursive delete moved to its own module; declared here too for the
@@ -43,6 +44,14 @@ enum trust_verdict {
  * non-NULL) then gets a malloc'd copy of the offending prefix path. */
 int fs_open_trusted_dir(const char *path, uid_t uid, int *ret_fd,
                         enum trust_verdict *ret_verdict, char **ret_bad_component);
+
+/* The same walk for a directory that is only read from, such as a rules.d:
+ * the components on the way are judged as above, but the final directory
+ * must be owned by uid or root and not be writable by group or others (a
+ * sticky one included).  On -EPERM, *ret_bad_stat (if non-NULL) gets the
+ * stat of the refused component, for the message. */
+int fs_open_trusted_read_dir(const char *path, uid_t uid, int *ret_fd, char **ret_bad_component,
+                             struct stat *ret_bad_stat);
 
 /* Like fs_open_trusted_dir, but creates missing components 0700 first
  * (mkdir -p for the data and config dirs). */

@@ -14,10 +14,11 @@
  *     key, in document order ("apply_*"), every error at the position the
  *     scan recorded.  Only the first error of a file is reported.
  *
- * rules_load() then reads directories fd-relative: files are opened with
- * openat(O_NOFOLLOW | O_NONBLOCK) relative to their dir, after an fstatat
- * that keeps FIFOs and devices from ever being opened; the fstat of the open
- * fd is the check that counts.  Nothing here prints.
+ * rules_load() then reads directories fd-relative: each dir is opened by
+ * the trusted walk of fsutil.c, files with openat(O_NOFOLLOW | O_NONBLOCK)
+ * relative to their dir, after an fstatat that keeps FIFOs and devices from
+ * ever being opened; the fstat of the open fd is the check that counts.
+ * Nothing here prints.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -955,14 +956,23 @@ static void strv_free(char **v, size_t n) {
         free(v);
 }
 
+static void masks_free(struct rule_mask *masks, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(masks[i].path);
+                strv_free(masks[i].hidden, masks[i].n_hidden);
+        }
+        free(masks);
+}
+
 void rule_set_done(struct rule_set *s) {
         if (!s)
                 return;
         rules_free(s->rules, s->n_rules);
         strv_free(s->files, s->n_files);
-        strv_free(s->masked, s->n_masked);
+        masks_free(s->masks, s->n_masks);
         strv_free(s->errors, s->n_errors);
         strv_free(s->warnings, s->n_warnings);
+        strv_free(s->unread, s->n_unread);
         memset(s, 0, sizeof(*s));
 }
 
@@ -1023,6 +1033,8 @@ static int parse_into(const char *buf, size_t len, const char *display_path, boo
                         r = strv_push(&into->errors, &into->n_errors, TAKE_PTR(p.error));
                 else
                         r = strv_pushf(&into->errors, &into->n_errors, "%s:1:1: invalid rule file", display_path);
+                if (r >= 0)
+                        r = strv_push(&into->unread, &into->n_unread, strdup(display_path));
                 return r < 0 ? r : -EINVAL;
         }
         free(p.error);
@@ -1059,27 +1071,33 @@ struct loader {
         struct rule_set set;
 };
 
-/* Both return 0 (or -ENOMEM): the file is skipped, loading goes on. */
-_printf_(2, 3)
-static int add_error(struct loader *l, const char *fmt, ...) {
+/* Both return 0 (or -ENOMEM): the file or dir at source is skipped,
+ * loading goes on.  Whatever it declares is unknown for this run, and
+ * source says so in the set's unread list. */
+_printf_(3, 4)
+static int add_error(struct loader *l, const char *source, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
         r = strv_pushv(&l->set.errors, &l->set.n_errors, fmt, ap);
         va_end(ap);
-        return r;
+        if (r < 0)
+                return r;
+        return strv_push(&l->set.unread, &l->set.n_unread, strdup(source));
 }
 
-_printf_(2, 3)
-static int add_warning(struct loader *l, const char *fmt, ...) {
+_printf_(3, 4)
+static int add_warning(struct loader *l, const char *source, const char *fmt, ...) {
         va_list ap;
         int r;
 
         va_start(ap, fmt);
         r = strv_pushv(&l->set.warnings, &l->set.n_warnings, fmt, ap);
         va_end(ap);
-        return r;
+        if (r < 0)
+                return r;
+        return strv_push(&l->set.unread, &l->set.n_unread, strdup(source));
 }
 
 static bool is_rule_file_name(const char *name) {
@@ -1106,11 +1124,11 @@ static int list_dir(struct loader *l, size_t i) {
 
         fd = fcntl(l->fds[i], F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
-                return add_error(l, "%s: cannot read the rules directory: %m", l->dirs[i]);
+                return add_error(l, l->dirs[i], "%s: cannot read the rules directory: %m", l->dirs[i]);
         d = fdopendir(fd);
         if (!d) {
                 safe_close(fd);
-                return add_error(l, "%s: cannot read the rules directory: %m", l->dirs[i]);
+                return add_error(l, l->dirs[i], "%s: cannot read the rules directory: %m", l->dirs[i]);
         }
         for (;;) {
                 struct dirent *de;
@@ -1126,8 +1144,64 @@ static int list_dir(struct loader *l, size_t i) {
                         return r;
         }
         if (errno != 0)
-                return add_error(l, "%s: cannot read the rules directory: %m", l->dirs[i]);
+                return add_error(l, l->dirs[i], "%s: cannot read the rules directory: %m", l->dirs[i]);
         return 0;
+}
+
+/* The path for the trusted walk: absolute and normalized; a relative dir
+ * (--rules-dir) is taken from the current directory. */
+static int absolute_dir(const char *dir, char **ret) {
+        char cwd[PATH_MAX];
+
+        if (dir[0] == '/')
+                return path_normalize(dir, NULL, ret);
+        if (!getcwd(cwd, sizeof(cwd)))
+                return negative_errno();
+        return path_normalize(dir, cwd, ret);
+}
+
+/* Why the walk refused bad: the rules dir itself or a directory above it,
+ * named when it is not the rules dir. */
+static int refuse_dir(struct loader *l, const char *dir, const char *abs, const char *bad, int err,
+                      const struct stat *st) {
+        const char *who = bad && !streq(bad, abs) ? bad : "it";
+        char why[64];
+
+        if (err == -ELOOP)
+                snprintf(why, sizeof(why), "a symbolic link");
+        else if (st->st_uid != l->uid && st->st_uid != 0)
+                snprintf(why, sizeof(why), "owned by uid %u, not by %s", (unsigned) st->st_uid,
+                         l->uid == 0 ? "root" : "you or root");
+        else
+                snprintf(why, sizeof(why), "writable by group or others");
+        return add_error(l, dir, "%s: refused as a rules directory: %s is %s (see OWNERSHIP AND PERMISSIONS "
+                         "in ephemdir.rules(5))", dir, who, why);
+}
+
+/* Open dirs[i] for listing: another user who could add, replace or rename
+ * an entry in it or above it could make us read their rules. */
+static int open_dir(struct loader *l, size_t i) {
+        _cleanup_free_ char *abs = NULL, *bad = NULL;
+        struct stat bad_st = {};
+        int r;
+
+        r = absolute_dir(l->dirs[i], &abs);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return add_error(l, l->dirs[i], "%s: cannot open the rules directory: %s", l->dirs[i],
+                                 strerror(-r));
+        r = fs_open_trusted_read_dir(abs, l->uid, &l->fds[i], &bad, &bad_st);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r == -ELOOP || r == -EPERM)
+                return refuse_dir(l, l->dirs[i], abs, bad, r, &bad_st);
+        if (r < 0)
+                return add_error(l, l->dirs[i], "%s: cannot open the rules directory: %s", l->dirs[i],
+                                 strerror(-r));
+        return list_dir(l, i);
 }
 
 static int open_dirs(struct loader *l) {
@@ -1139,13 +1213,7 @@ static int open_dirs(struct loader *l) {
         for (size_t i = 0; i < l->n_dirs; i++)
                 l->fds[i] = -1;
         for (size_t i = 0; i < l->n_dirs; i++) {
-                l->fds[i] = open(l->dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (l->fds[i] < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        r = add_error(l, "%s: cannot open the rules directory: %m", l->dirs[i]);
-                } else
-                        r = list_dir(l, i);
+                r = open_dir(l, i);
                 if (r < 0)
                         return r;
         }
@@ -1177,15 +1245,16 @@ static int check_trust(struct loader *l, const char *path, const struct stat *st
 
         if (st->st_uid != l->uid && st->st_uid != 0) {
                 if (l->uid == 0)
-                        r = add_warning(l, "%s: ignored: owned by uid %u, not by root", path,
+                        r = add_warning(l, path, "%s: ignored: owned by uid %u, not by root", path,
                                         (unsigned) st->st_uid);
                 else
-                        r = add_warning(l, "%s: ignored: owned by uid %u, not by uid %u or root", path,
+                        r = add_warning(l, path, "%s: ignored: owned by uid %u, not by uid %u or root", path,
                                         (unsigned) st->st_uid, (unsigned) l->uid);
                 return r < 0 ? r : 0;
         }
         if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_IWGRP | S_IWOTH))) {
-                r = add_warning(l, "%s: ignored: writable by group or others (chmod go-w to use it)", path);
+                r = add_warning(l, path, "%s: ignored: writable by group or others (chmod go-w to use it)",
+                                path);
                 return r < 0 ? r : 0;
         }
         return 1;
@@ -1196,39 +1265,63 @@ static int check_file(struct loader *l, const char *path, const struct stat *st)
         int r;
 
         if (!S_ISREG(st->st_mode)) {
-                r = add_warning(l, "%s: ignored: not a regular file", path);
+                r = add_warning(l, path, "%s: ignored: not a regular file", path);
                 return r < 0 ? r : 0;
         }
         r = check_trust(l, path, st);
         if (r <= 0)
                 return r;
         if (st->st_size > RULES_MAX_FILE_SIZE) {
-                r = add_error(l, "%s: larger than %d KiB", path, RULES_MAX_FILE_SIZE / 1024);
+                r = add_error(l, path, "%s: larger than %d KiB", path, RULES_MAX_FILE_SIZE / 1024);
                 return r < 0 ? r : 0;
         }
         return 1;
 }
 
 static int refuse_symlink(struct loader *l, const char *path) {
-        return add_warning(l, "%s: ignored: a symlink (only a symlink to /dev/null, a mask, is allowed here)",
+        return add_warning(l, path, "%s: ignored: a symlink (only a symlink to /dev/null, a mask, is allowed here)",
                            path);
 }
 
-static int handle_symlink(struct loader *l, int dir_fd, const char *name, const char *path,
-                          const struct stat *st) {
+/* Record the mask at path and the files of its name it keeps from being
+ * read (lower: the candidates of lower dirs), so that a user can see why a
+ * rule is not applied. */
+static int add_mask(struct loader *l, const char *path, const struct candidate *lower, size_t n_lower) {
+        struct rule_mask m = { .path = strdup(path) };
+        int r = m.path ? 0 : -ENOMEM;
+
+        for (size_t i = 0; i < n_lower && r >= 0; i++) {
+                char *hidden;
+                r = join_path(l->dirs[lower[i].dir], lower[i].name, &hidden);
+                if (r >= 0)
+                        r = strv_push(&m.hidden, &m.n_hidden, hidden);
+        }
+        if (r >= 0)
+                r = grow(&l->set.masks, l->set.n_masks, sizeof(*l->set.masks));
+        if (r < 0) {
+                free(m.path);
+                strv_free(m.hidden, m.n_hidden);
+                return r;
+        }
+        l->set.masks[l->set.n_masks++] = m;
+        return 0;
+}
+
+static int handle_symlink(struct loader *l, int dir_fd, const struct candidate *c, const char *path,
+                          const struct stat *st, const struct candidate *lower, size_t n_lower) {
         char target[sizeof("/dev/null") + 1];
         ssize_t n;
         int r;
 
-        n = readlinkat(dir_fd, name, target, sizeof(target));
+        n = readlinkat(dir_fd, c->name, target, sizeof(target));
         if (n < 0)
-                return errno == ENOENT ? 0 : add_error(l, "%s: cannot read the symlink: %m", path);
+                return errno == ENOENT ? 0 : add_error(l, path, "%s: cannot read the symlink: %m", path);
         if ((size_t) n != strlen("/dev/null") || memcmp(target, "/dev/null", (size_t) n) != 0)
                 return refuse_symlink(l, path);
         r = check_trust(l, path, st);
         if (r <= 0)
                 return r;
-        return strv_push(&l->set.masked, &l->set.n_masked, strdup(name));
+        return add_mask(l, path, lower, n_lower);
 }
 
 /* fd of the file to read, or -1 when it is to be skipped. */
@@ -1244,10 +1337,10 @@ static int open_file(struct loader *l, int dir_fd, const char *name, const char 
                         return 0;
                 if (errno == ELOOP)
                         return refuse_symlink(l, path);
-                return add_error(l, "%s: cannot open: %m", path);
+                return add_error(l, path, "%s: cannot open: %m", path);
         }
         if (fstat(fd, &st) < 0)
-                return add_error(l, "%s: cannot stat: %m", path);
+                return add_error(l, path, "%s: cannot stat: %m", path);
         r = check_file(l, path, &st);
         if (r <= 0)
                 return r;
@@ -1262,16 +1355,17 @@ static int read_file(struct loader *l, int fd, const char *path) {
 
         r = yamlpos_read_fd(fd, RULES_MAX_FILE_SIZE, &buf, &len);
         if (r == -EFBIG)
-                return add_error(l, "%s: larger than %d KiB", path, RULES_MAX_FILE_SIZE / 1024);
+                return add_error(l, path, "%s: larger than %d KiB", path, RULES_MAX_FILE_SIZE / 1024);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return add_error(l, "%s: cannot read: %s", path, strerror(-r));
+                return add_error(l, path, "%s: cannot read: %s", path, strerror(-r));
         r = parse_into(buf, len, path, l->system_scope, &l->set);
         return r == -EINVAL ? 0 : r;
 }
 
-static int load_file(struct loader *l, const struct candidate *c) {
+/* The winner c of its file name; lower: the same name in lower dirs. */
+static int load_file(struct loader *l, const struct candidate *c, const struct candidate *lower, size_t n_lower) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
         int dir_fd = l->fds[c->dir];
@@ -1282,9 +1376,9 @@ static int load_file(struct loader *l, const struct candidate *c) {
         if (r < 0)
                 return r;
         if (fstatat(dir_fd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : add_error(l, "%s: cannot stat: %m", path);
+                return errno == ENOENT ? 0 : add_error(l, path, "%s: cannot stat: %m", path);
         if (S_ISLNK(st.st_mode))
-                return handle_symlink(l, dir_fd, c->name, path, &st);
+                return handle_symlink(l, dir_fd, c, path, &st, lower, n_lower);
         r = check_file(l, path, &st);
         if (r <= 0)
                 return r;
@@ -1300,10 +1394,10 @@ static int load_winners(struct loader *l) {
 
         if (l->n_cands > 1)
                 qsort(l->cands, l->n_cands, sizeof(*l->cands), candidate_cmp);
-        for (size_t i = 0; i < l->n_cands; i++) {
-                if (i > 0 && streq(l->cands[i].name, l->cands[i - 1].name))
-                        continue;
-                r = load_file(l, &l->cands[i]);
+        for (size_t i = 0, next; i < l->n_cands; i = next) {
+                for (next = i + 1; next < l->n_cands && streq(l->cands[next].name, l->cands[i].name); next++)
+                        ;
+                r = load_file(l, &l->cands[i], &l->cands[i + 1], next - i - 1);
                 if (r < 0)
                         return r;
         }

@@ -25,6 +25,13 @@
  * same file, a missing name or parent (at the rule's mapping), a version
  * other than 1 (at its value), a missing version (at 1:1).
  *
+ * Directories (rules_load): each is opened with fs_open_trusted_read_dir():
+ * reached from "/" without following a symlink, every directory on the way
+ * owned by uid or root (group/other-writable only when root's and sticky),
+ * and the dir itself owned by uid or root and writable by nobody else.  So
+ * another user can neither add a rule file nor swap the directory.  A dir
+ * that does not exist is skipped; a refused or unreadable one is an error.
+ *
  * Precedence (rules_load): dirs are given highest priority first.  Every
  * non-hidden "*.yaml" entry of a dir claims its file name; the entry in the
  * highest dir wins the name and the same name in lower dirs is never read,
@@ -44,7 +51,10 @@
  * deleted on the strength of an invalid rule" holds as long as a missing
  * rule never causes a deletion.  When n_errors > 0 the set is incomplete
  * (a rule name of an invalid file may even be served by a lower-sorted file
- * that defines it too): exit 2.
+ * that defines it too): exit 2.  unread lists every file and directory
+ * whose rules are unknown this run (invalid, unreadable, refused): while it
+ * is not empty, a rule name missing from the set may still be declared
+ * there, so its entry is no orphan but unknown, and is left alone.
  */
 #pragma once
 
@@ -84,25 +94,36 @@ struct rule {
         char *description;         /* NULL when none */
 };
 
-/* Every array is also NULL-terminated (rules: not; use n_rules). */
+/* A file name masked by a symlink to /dev/null. */
+struct rule_mask {
+        char *path;                /* the symlink, as displayed */
+        char **hidden;             /* the files of that name in lower dirs, never read; NULL-terminated */
+        size_t n_hidden;
+};
+
+/* Every array is also NULL-terminated (rules, masks: not; use n_rules, n_masks). */
 struct rule_set {
         struct rule *rules;        /* effective rules: file order, then position in the file */
         size_t n_rules;
         char **files;              /* valid files read, in order (for --cat-config) */
         size_t n_files;
-        char **masked;             /* file names masked by a /dev/null symlink */
-        size_t n_masked;
+        struct rule_mask *masks;   /* in lexical order of file name, like files */
+        size_t n_masks;
         char **errors;             /* "FILE:LINE:COL: message" (content) or "PATH: message" (I/O,
                                     * size); each such file was skipped whole */
         size_t n_errors;
         char **warnings;           /* duplicate rule names, refused files, ... ("PATH...: message") */
         size_t n_warnings;
+        char **unread;             /* paths of the files and dirs behind errors and refusals */
+        size_t n_unread;
 };
 
 /* Read the rule files of dirs (highest priority first; see above).  A dir
  * that does not exist is skipped; one that cannot be opened or read is an
- * error in the set.  Files must be owned by uid or root (system scope: pass
- * uid 0, so only root) and not be group/other-writable.  In system scope a
+ * error in the set, and so is one that fails the trust check above (a
+ * relative dir is taken from the current directory, and shown as given).
+ * Files and dirs must be owned by uid or root (system scope: pass uid 0, so
+ * only root) and not be group/other-writable.  In system scope a
  * parent may not use "~".  Returns 0 with *ret filled whatever the files
  * held (look at ret->n_errors), -ENOMEM, or -EINVAL for bad arguments;
  * *ret is written only on success. */
@@ -124,7 +145,7 @@ int rules_default_dirs(const char *config_dir, bool system_scope, char ***ret, s
  * and display_path to files, 0; when invalid one error line, nothing else,
  * -EINVAL.  -ENOMEM may leave *into partly extended (still consistent:
  * rule_set_done() frees it).  *into must be zeroed or come from earlier
- * calls. */
+ * calls.  An invalid buffer also adds display_path to unread. */
 int rules_parse_buffer(const char *buf, size_t len, const char *display_path, struct rule_set *into);
 
 /* ^[a-z0-9][a-z0-9._-]{0,63}$ */

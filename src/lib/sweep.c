@@ -96,17 +96,18 @@ static void preview(ephemdir_ctx *ctx, const struct entry *e, const char *reason
                 sink->cb(&ev, sink->userdata);
 }
 
-static bool has_tag(const struct entry *e, const char *tag) {
-        if (!tag)
-                return true;
+/* sweep_skip_fn of ephemdir_sweep_tag: userdata is the tag. */
+static bool lacks_tag(const struct entry *e, const void *userdata) {
+        const char *tag = userdata;
+
         for (char **t = e->tags; t && *t; t++)
                 if (streq(*t, tag))
-                        return true;
-        return false;
+                        return false;
+        return true;
 }
 
 static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, size_t limit,
-                      const char *tag, struct sweep_sink *sink) {
+                      sweep_skip_fn skip, const void *skip_data, struct sweep_sink *sink) {
         struct policy_env env = { .now = platform_now(), .boot_id = ctx->boot_id, .mode = mode };
         struct entry *rows = NULL;
         size_t n = 0;
@@ -119,7 +120,7 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                 return ctx_fail(ctx, r, "reading the registry: %s", registry_error(ctx->reg));
 
         for (size_t i = 0; i < n; i++) {
-                if (!has_tag(&rows[i], tag))
+                if (skip && skip(&rows[i], skip_data))
                         continue;
                 unsigned due = policy_due(&rows[i], &env);
                 if (mode == POLICY_EXPLICIT && !due && sweep_over_size(ctx, &rows[i]))
@@ -143,7 +144,18 @@ int ephemdir_sweep_tag(ephemdir_ctx *ctx, unsigned flags, const char *tag, ephem
         enum policy_mode mode = flags & EPHEMDIR_SWEEP_FORCE ? POLICY_FORCE : POLICY_EXPLICIT;
 
         ctx_clear_error(ctx);
-        int r = sweep_with(ctx, mode, flags & EPHEMDIR_SWEEP_DRY_RUN, 0, tag, &sink);
+        int r = sweep_with(ctx, mode, flags & EPHEMDIR_SWEEP_DRY_RUN, 0, tag ? lacks_tag : NULL, tag, &sink);
+        if (r < 0)
+                return r;
+        return (int) sink.failures;
+}
+
+int sweep_explicit(ephemdir_ctx *ctx, bool dry_run, sweep_skip_fn skip, const void *skip_data,
+                   ephemdir_event_fn cb, void *userdata) {
+        struct sweep_sink sink = { .cb = cb, .userdata = userdata, .check_in_use = true };
+
+        ctx_clear_error(ctx);
+        int r = sweep_with(ctx, POLICY_EXPLICIT, dry_run, 0, skip, skip_data, &sink);
         if (r < 0)
                 return r;
         return (int) sink.failures;
@@ -166,6 +178,6 @@ static void log_lazy_event(const struct ephemdir_event *ev, void *userdata) {
 void sweep_lazy(ephemdir_ctx *ctx) {
         struct sweep_sink sink = { .cb = log_lazy_event, .userdata = ctx, .check_in_use = true };
 
-        (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, NULL, &sink);
+        (void) sweep_with(ctx, POLICY_LAZY, false, LAZY_SWEEP_LIMIT, NULL, NULL, &sink);
         ctx_clear_error(ctx);
 }

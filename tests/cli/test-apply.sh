@@ -18,6 +18,26 @@ apply() {
         err=$(cat "$T/stderr")
 }
 
+# apply_dirs DIR... -- ARGS...: like apply, with these rules dirs only.
+apply_dirs() {
+        local dirs=()
+        while [ "$1" != -- ]; do
+                dirs+=(--rules-dir "$1")
+                shift
+        done
+        shift
+        set +e
+        out=$("$EPHEMDIR_APPLY" "${dirs[@]}" "$@" 2>"$T/stderr")
+        rc=$?
+        set -e
+        err=$(cat "$T/stderr")
+}
+
+# json_keys: the top-level keys of the JSON report in $out, one per line.
+json_keys() {
+        printf '%s' "$out" | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)))'
+}
+
 rule_file() {   # rule_file DIR FILE CONTENT...
         local dir=$1 file=$2
         shift 2
@@ -202,13 +222,199 @@ test_ephemdir_apply_alias_is_the_same_command() {
 
 test_sample_rules_in_the_repository_validate() {
         [ -n "${EPHEMDIR_SRC_DIR:-}" ] || return 0
-        set +e
-        "$EPHEMDIR_APPLY" --rules-dir "$EPHEMDIR_SRC_DIR/rules.d" --validate >/dev/null 2>"$T/err"
-        local r=$?
-        set -e
-        # The samples may be group-readable in a checkout but must parse.
-        grep -q "rules.d/.*:[0-9]*:[0-9]*:" "$T/err" && fail "sample rules do not parse: $(cat "$T/err")"
-        [ $r -ne 2 ] || fail "sample rules invalid: $(cat "$T/err")"
+        # Copied into a private dir: the checkout may be another user's or
+        # group-writable, and such a rules dir is rightly refused.
+        local s="$T/samples"
+        mkdir -m 700 "$s"
+        cp "$EPHEMDIR_SRC_DIR"/rules.d/*.yaml "$s/"
+        chmod 600 "$s"/*.yaml
+        apply_dirs "$s" -- --validate
+        expect_rc 0 "sample rules invalid" || return
+        [ -z "$err" ] || fail "sample rules are not clean: $err"
+        rm -rf "$s"
+}
+
+# --- --validate and --cat-config only read rule files ---------------------
+
+test_validate_and_cat_config_never_create_the_data_dir() {
+        local none="$T/no-data/ephemdir"
+        rule_file "$R" 50-v.yaml "version: 1" "directories:" "  - name: v" "    parent: $P/v"
+        EPHEMDIR_DATA_DIR=$none apply --validate
+        expect_rc 0 || return
+        EPHEMDIR_DATA_DIR=$none apply --cat-config
+        expect_rc 0 || return
+        case "$out" in *"# $R/50-v.yaml"*) ;; *) fail "cat-config without a data dir: $out" ;; esac
+        EPHEMDIR_DATA_DIR=$none apply --validate --json
+        expect_rc 0 || return
+        expect_absent "$T/no-data"
+        expect_absent "$P/v"
+        rm -f "$R/50-v.yaml"
+}
+
+# A broken registry would make any opening fail (and leave a .corrupt-*
+# copy): validating works, and nothing in the data dir changes.
+test_validate_and_cat_config_never_open_the_registry() {
+        local data="$T/broken-data" before after
+        mkdir -m 700 "$data"
+        head -c 8192 /dev/urandom >"$data/registry.db"
+        rule_file "$R" 50-v.yaml "version: 1" "directories:" "  - name: v" "    parent: $P/v"
+        before=$(cd "$data" && ls -la --time-style=full-iso && sha256sum registry.db)
+        EPHEMDIR_DATA_DIR=$data apply --validate
+        expect_rc 0 || return
+        EPHEMDIR_DATA_DIR=$data apply --cat-config
+        expect_rc 0 || return
+        after=$(cd "$data" && ls -la --time-style=full-iso && sha256sum registry.db)
+        [ "$before" = "$after" ] || fail "the data dir changed: [$before] -> [$after]"
+        # The same registry stops a real run: the condition above was real.
+        EPHEMDIR_DATA_DIR=$data apply --dry-run
+        expect_rc 1 "apply on a broken registry" || return
+        # A data dir that could not even be opened (not private) is no obstacle.
+        chmod 770 "$data"
+        EPHEMDIR_DATA_DIR=$data apply --validate
+        expect_rc 0 || return
+        rm -rf "$data"
+        rm -f "$R/50-v.yaml"
+}
+
+# --- an invalid file means "unknown", not "rule deleted" --------------------
+
+test_entries_of_an_invalid_rule_file_are_held_not_orphaned_nor_swept() {
+        local d="$P/held/kept" f="$R/50-held.yaml"
+        rule_file "$R" 50-held.yaml "version: 1" "directories:" "  - name: kept" "    parent: $P/held" \
+                "    lifetime: 1m"
+        apply
+        expect_rc 0 || return
+        echo precious >"$d/data"
+        # Broken YAML, while the entry is due by its registered lifetime.
+        rule_file "$R" 50-held.yaml "version: 1" "directories:" "  - name: kept" "    parent: $P/held" \
+                "    lifetime: [1m"
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 apply -v
+        expect_rc 2 || return
+        expect_err_contains "$f:5:15:"
+        expect_err_contains "held $d: rule kept may be declared in $f, which could not be read"
+        case "$err" in *orphan*) fail "reported as an orphan: $err" ;; esac
+        case "$out" in *removed*) fail "swept: $out" ;; esac
+        expect_exists "$d/data"
+        [ "$(json_field "$d" status)" != untracked ] || fail "no longer tracked"
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 apply --dry-run
+        expect_rc 2 || return
+        case "$out" in *"$d"*) fail "the dry run would remove it: $out" ;; esac
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 apply --json
+        expect_rc 2 || return
+        json_keys | grep -qx held || fail "no held key: $out"
+        json_keys | grep -qx orphans && fail "orphans key: $out"
+        json_keys | grep -qx swept_other && fail "swept: $out"
+        expect_exists "$d/data"
+        # Fixed again: the rule applies as before (due, so recreated fresh).
+        rule_file "$R" 50-held.yaml "version: 1" "directories:" "  - name: kept" "    parent: $P/held" \
+                "    lifetime: 1m"
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 apply
+        expect_rc 0 || return
+        expect_absent "$d/data"
+        [ -d "$d" ] || fail "not recreated once the file is fixed"
+        rm -f "$f"
+        "$EPHEMDIR" rm "$d"
+}
+
+test_entries_are_held_while_a_rules_dir_is_refused() {
+        local d="$P/held2/kept2"
+        rule_file "$R" 50-held2.yaml "version: 1" "directories:" "  - name: kept2" "    parent: $P/held2" \
+                "    lifetime: 1m"
+        apply
+        chmod 770 "$R"
+        EPHEMDIR_TEST_CLOCK_OFFSET=600 apply
+        chmod 700 "$R"
+        expect_rc 2 || return
+        expect_err_contains "held $d: rule kept2 may be declared in $R, which could not be read"
+        expect_exists "$d"
+        rm -f "$R/50-held2.yaml"
+        "$EPHEMDIR" rm "$d"
+}
+
+# --- masks are said, not silent ----------------------------------------------
+
+test_masked_files_are_reported_with_what_they_hide() {
+        rule_file "$R2" 45-masked.yaml "version: 1" "directories:" "  - name: masked" "    parent: $P/m"
+        ln -s /dev/null "$R/45-masked.yaml"
+        local line="$R/45-masked.yaml: masked (a symlink to /dev/null; not read: $R2/45-masked.yaml)"
+        apply --cat-config
+        expect_rc 0 || return
+        case "$out" in *"# $line"*) ;; *) fail "cat-config does not show the mask: $out" ;; esac
+        apply --validate -v
+        expect_rc 0 || return
+        expect_err_contains "masked $R/45-masked.yaml (a symlink to /dev/null; not read: $R2/45-masked.yaml)"
+        apply -v --rules-only
+        expect_rc 0 || return
+        expect_err_contains "masked $R/45-masked.yaml"
+        apply --rules-only --json
+        printf '%s' "$out" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["masked"]
+assert m[0]["file"] == sys.argv[1] and sys.argv[2] in m[0]["detail"], m' "$R/45-masked.yaml" "$R2/45-masked.yaml" ||
+                fail "no masked entry in the JSON report: $out"
+        # A deliberate mask is not repeated at every timer run.
+        apply --rules-only
+        case "$err" in *masked*) fail "masks said without -v: $err" ;; esac
+        expect_absent "$P/m/masked"
+        rm -f "$R/45-masked.yaml" "$R2/45-masked.yaml"
+}
+
+# --- rules dirs are trusted like rule files -----------------------------------
+
+test_group_writable_rules_dir_is_refused_and_named() {
+        local g="$T/rules-gw"
+        mkdir -m 700 "$g"
+        rule_file "$g" 50-inject.yaml "version: 1" "directories:" "  - name: injected" "    parent: $P/gw"
+        chmod 770 "$g"
+        apply_dirs "$g" -- --rules-only
+        expect_rc 2 || return
+        expect_err_contains "$g: refused as a rules directory: it is writable by group or others"
+        expect_absent "$P/gw"
+        apply_dirs "$g" -- --validate
+        expect_rc 2 || return
+        expect_err_contains "$g: refused as a rules directory"
+        # ... and so is one below a directory others can write to.
+        local up="$T/shared-up"
+        mkdir -m 700 "$up"
+        mkdir -m 700 "$up/rules.d"
+        rule_file "$up/rules.d" 50-inject.yaml "version: 1" "directories:" "  - name: injected" "    parent: $P/gw"
+        chmod 777 "$up"
+        apply_dirs "$up/rules.d" -- --rules-only
+        expect_rc 2 || return
+        expect_err_contains "$up/rules.d: refused as a rules directory: $up is writable by group or others"
+        expect_absent "$P/gw"
+        chmod 700 "$up"
+        rm -rf "$g" "$up"
+}
+
+test_symlinked_rules_dir_is_refused_and_named() {
+        local real="$T/rules-real" link="$T/rules-link"
+        mkdir -m 700 "$real"
+        rule_file "$real" 50-l.yaml "version: 1" "directories:" "  - name: linked" "    parent: $P/sl"
+        ln -s "$real" "$link"
+        # As root, also one that belongs to somebody else.
+        if is_root; then chown -h 65534:65534 "$link"; fi
+        apply_dirs "$link" -- --rules-only
+        expect_rc 2 || return
+        expect_err_contains "$link: refused as a rules directory: it is a symbolic link"
+        expect_absent "$P/sl"
+        rm -rf "$real" "$link"
+}
+
+test_foreign_owned_rules_dir_is_refused_and_named() {
+        if ! is_root; then
+                echo "    (skipped: needs root to give a directory away)"
+                return 0
+        fi
+        local o="$T/rules-other"
+        mkdir -m 755 "$o"
+        rule_file "$o" 50-o.yaml "version: 1" "directories:" "  - name: foreign" "    parent: $P/fo"
+        chown 65534:65534 "$o"
+        apply_dirs "$o" -- --rules-only
+        expect_rc 2 || return
+        expect_err_contains "$o: refused as a rules directory: it is owned by uid 65534, not by root"
+        expect_absent "$P/fo"
+        rm -rf "$o"
 }
 
 require_hooks

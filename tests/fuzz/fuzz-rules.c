@@ -79,7 +79,7 @@ static void check_rule(const struct rule *r, const char *buf, size_t len) {
 }
 
 static void check_success(const struct rule_set *s, const char *buf, size_t len) {
-        if (s->n_errors || s->n_masked || s->n_files != 1 || strcmp(s->files[0], DISPLAY_PATH) != 0)
+        if (s->n_errors || s->n_masks || s->n_unread || s->n_files != 1 || strcmp(s->files[0], DISPLAY_PATH) != 0)
                 abort();
         for (size_t i = 0; i < s->n_rules; i++)
                 check_rule(&s->rules[i], buf, len);
@@ -93,7 +93,7 @@ static void check_error(const struct rule_set *s, const char *buf, size_t len) {
         size_t line = 0, col = 0;
         int consumed = 0;
 
-        if (s->n_errors != 1 || s->n_rules || s->n_files || s->n_warnings || s->n_masked)
+        if (s->n_errors != 1 || s->n_rules || s->n_files || s->n_warnings || s->n_masks || s->n_unread != 1)
                 abort();
         error = s->errors[0];
         if (strncmp(error, DISPLAY_PATH ":", strlen(DISPLAY_PATH ":")) != 0)

@@ -298,6 +298,53 @@ static void test_tmp_is_shared_sticky(void **state) {
         close(fd);
 }
 
+/* A dir only read from (rules.d): root's own dirs are fine for any uid,
+ * but not /tmp, where anybody can add entries; the stat of the refused
+ * dir comes back for the message. */
+static void test_read_dir_accepts_root_owned_and_refuses_shared_sticky(void **state) {
+        _cleanup_free_ char *bad = NULL;
+        struct stat st, bad_st = {};
+        enum trust_verdict v;
+        int fd = -1;
+        (void) state;
+
+        assert_int_equal(stat("/", &st), 0);
+        if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+                skip();
+        /* As any uid: fs_open_trusted_dir() would refuse a non-sticky root dir. */
+        assert_int_equal(fs_open_trusted_read_dir("/", 4242, &fd, NULL, NULL), 0);
+        assert_int_equal(fs_verify_same(fd, st.st_dev, st.st_ino), 0);
+        assert_true(count_entries_fd(fd) > 0); /* opened for reading */
+        close(fd);
+        assert_int_equal(fs_open_trusted_dir("/", 4242, &fd, &v, NULL), -EPERM);
+
+        assert_int_equal(stat("/tmp", &st), 0);
+        if (st.st_uid != 0 || !(st.st_mode & S_ISVTX) || !(st.st_mode & S_IWOTH))
+                skip();
+        assert_int_equal(fs_open_trusted_read_dir("/tmp", geteuid(), &fd, &bad, &bad_st), -EPERM);
+        assert_string_equal(bad, "/tmp");
+        assert_int_equal(bad_st.st_ino, st.st_ino);
+}
+
+/* Below /tmp, a private dir is fine; a group-writable one of ours is not. */
+static void test_read_dir_refuses_group_writable_final_dir(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *sub = tu_strdupf("%s/sub", tmp);
+        _cleanup_free_ char *bad = NULL;
+        struct stat bad_st = {};
+        int fd = -1;
+        (void) state;
+
+        make_dir(sub, 0700);
+        assert_int_equal(fs_open_trusted_read_dir(sub, geteuid(), &fd, NULL, NULL), 0);
+        close(fd);
+        assert_int_equal(chmod(sub, 0770), 0);
+        assert_int_equal(fs_open_trusted_read_dir(sub, geteuid(), &fd, &bad, &bad_st), -EPERM);
+        assert_string_equal(bad, sub);
+        assert_true(bad_st.st_mode & S_IWGRP);
+        tu_rm_rf(tmp);
+}
+
 static void test_private_dir_is_trusted_private_and_readable(void **state) {
         _cleanup_free_ char *tmp = tu_mkdtemp();
         _cleanup_free_ char *sub = tu_strdupf("%s/sub", tmp);
@@ -1641,6 +1688,8 @@ int main(void) {
                 cmocka_unit_test(test_symlink_component_is_refused_even_to_trusted_dir),
                 cmocka_unit_test(test_group_writable_non_sticky_parent_is_refused),
                 cmocka_unit_test(test_tmp_is_shared_sticky),
+                cmocka_unit_test(test_read_dir_accepts_root_owned_and_refuses_shared_sticky),
+                cmocka_unit_test(test_read_dir_refuses_group_writable_final_dir),
                 cmocka_unit_test(test_private_dir_is_trusted_private_and_readable),
                 cmocka_unit_test(test_unnormalized_or_relative_path_is_rejected),
                 cmocka_unit_test(test_missing_or_non_dir_component_is_reported),

@@ -171,7 +171,8 @@ static void test_every_key_is_loaded(void **state) {
         assert_int_equal(f->set.n_files, 1);
         assert_string_equal(f->set.files[0], path);
         assert_null(f->set.files[1]);
-        assert_int_equal(f->set.n_masked, 0);
+        assert_int_equal(f->set.n_masks, 0);
+        assert_int_equal(f->set.n_unread, 0);
         free(path);
 }
 
@@ -322,18 +323,44 @@ static void test_higher_file_wins_even_when_invalid(void **state) {
 static void test_dev_null_symlink_masks(void **state) {
         struct fixture *f = *state;
         char *mask = tu_strdupf("%s/50-x.yaml", f->hi);
+        char *hidden = write_rules(f->lo, "50-x.yaml", "version: 1\ndirectories: [{name: masked, parent: /l}]\n");
 
         assert_int_equal(symlink("/dev/null", mask), 0);
-        free(write_rules(f->lo, "50-x.yaml", "version: 1\ndirectories: [{name: masked, parent: /l}]\n"));
         free(write_rules(f->lo, "60-y.yaml", "version: 1\ndirectories: [{name: kept, parent: /l}]\n"));
         assert_int_equal(load(f), 0);
         assert_clean(&f->set);
         assert_int_equal(f->set.n_rules, 1);
         assert_string_equal(f->set.rules[0].name, "kept");
-        assert_int_equal(f->set.n_masked, 1);
-        assert_string_equal(f->set.masked[0], "50-x.yaml");
         assert_int_equal(f->set.n_files, 1);
+        /* A deliberate choice, not an unreadable file. */
+        assert_int_equal(f->set.n_unread, 0);
         free(mask);
+        free(hidden);
+}
+
+/* So that a user can see why a rule written in a lower file is not applied. */
+static void test_mask_records_its_path_and_the_files_it_hides(void **state) {
+        struct fixture *f = *state;
+        char *mask = tu_strdupf("%s/50-x.yaml", f->hi);
+        char *lone = tu_strdupf("%s/70-z.yaml", f->hi);
+        char *hidden = write_rules(f->lo, "50-x.yaml", "version: 1\ndirectories: [{name: masked, parent: /l}]\n");
+
+        assert_int_equal(symlink("/dev/null", mask), 0);
+        assert_int_equal(symlink("/dev/null", lone), 0);
+        free(write_rules(f->lo, "60-y.yaml", ok_file));
+        assert_int_equal(load(f), 0);
+        assert_clean(&f->set);
+        assert_int_equal(f->set.n_masks, 2);
+        assert_string_equal(f->set.masks[0].path, mask);
+        assert_int_equal(f->set.masks[0].n_hidden, 1);
+        assert_string_equal(f->set.masks[0].hidden[0], hidden);
+        assert_null(f->set.masks[0].hidden[1]);
+        assert_string_equal(f->set.masks[1].path, lone);
+        assert_int_equal(f->set.masks[1].n_hidden, 0);
+        assert_null(f->set.masks[1].hidden);
+        free(mask);
+        free(lone);
+        free(hidden);
 }
 
 static void test_files_are_read_in_lexical_order_across_dirs(void **state) {
@@ -598,24 +625,38 @@ static void test_foreign_owned_file_is_refused_with_warning(void **state) {
         free(path);
 }
 
-/* The same check without root: files are ours, the caller's uid is not. */
-static void test_file_of_another_uid_is_refused(void **state) {
+/* Without root: the dirs and files are ours, the caller's uid is not, so
+ * the dirs are refused before any file in them is looked at, naming the
+ * first directory on the way that is not the caller's (the fixture root). */
+static void test_rules_dir_of_another_uid_is_refused(void **state) {
         struct fixture *f = *state;
         char *path = write_rules(f->hi, "50-a.yaml", ok_file);
+        char *want_hi = tu_strdupf("%s: refused as a rules directory: %s is owned by uid %u, not by you or root",
+                                   f->hi, f->root, (unsigned) geteuid());
+        char *want_lo = tu_strdupf("%s: refused as a rules directory: ", f->lo);
 
         if (tu_is_root()) {
+                free(want_hi);
+                free(want_lo);
                 free(path);
-                skip();      /* root-owned files are always accepted */
+                skip();      /* root-owned dirs are always accepted */
         }
         assert_int_equal(load_as(f, geteuid() + 1, false), 0);
         assert_int_equal(f->set.n_rules, 0);
-        assert_int_equal(f->set.n_warnings, 1);
-        assert_contains(f->set.warnings[0], "ignored: owned by uid");
-        /* System scope (uid 0): only root's files. */
+        assert_int_equal(f->set.n_files, 0);
+        assert_int_equal(f->set.n_warnings, 0);
+        assert_int_equal(f->set.n_errors, 2);
+        assert_starts_with(f->set.errors[0], want_hi);
+        assert_starts_with(f->set.errors[1], want_lo);
+        assert_int_equal(f->set.n_unread, 2);
+        assert_string_equal(f->set.unread[0], f->hi);
+        /* System scope (uid 0): only root's dirs. */
         assert_int_equal(load_as(f, 0, true), 0);
         assert_int_equal(f->set.n_rules, 0);
-        assert_int_equal(f->set.n_warnings, 1);
-        assert_contains(f->set.warnings[0], "not by root");
+        assert_int_equal(f->set.n_errors, 2);
+        assert_contains(f->set.errors[0], "not by root");
+        free(want_hi);
+        free(want_lo);
         free(path);
 }
 
@@ -649,7 +690,7 @@ static void test_other_symlinks_are_refused_but_claim_the_name(void **state) {
         assert_int_equal(f->set.n_warnings, 1);
         assert_starts_with(f->set.warnings[0], want);
         assert_int_equal(f->set.n_rules, 0);
-        assert_int_equal(f->set.n_masked, 0);
+        assert_int_equal(f->set.n_masks, 0);
         free(want);
         free(link);
         free(target);
@@ -692,6 +733,146 @@ static void test_missing_dirs_are_skipped_and_a_file_is_an_error(void **state) {
         free(want);
         free(file);
         free(missing);
+}
+
+/* Another member of the group could add a rule file: refused, named, and
+ * none of its files is read; the other dirs still are. */
+static void test_group_writable_rules_dir_is_refused(void **state) {
+        static const mode_t modes[] = { 0770, 0707, 01777 };
+        struct fixture *f = *state;
+        char *want = tu_strdupf("%s: refused as a rules directory: it is writable by group or others", f->hi);
+
+        free(write_rules(f->hi, "10-a.yaml", "version: 1\ndirectories: [{name: injected, parent: /i}]\n"));
+        free(write_rules(f->lo, "99-ok.yaml", ok_file));
+        for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+                assert_int_equal(chmod(f->hi, modes[i]), 0);
+                assert_int_equal(load(f), 0);
+                assert_int_equal(f->set.n_errors, 1);
+                assert_starts_with(f->set.errors[0], want);
+                assert_int_equal(f->set.n_rules, 1);
+                assert_string_equal(f->set.rules[0].name, "still-here");
+                assert_int_equal(f->set.n_unread, 1);
+                assert_string_equal(f->set.unread[0], f->hi);
+        }
+        assert_int_equal(chmod(f->hi, 0700), 0);
+        assert_int_equal(load(f), 0);
+        assert_clean(&f->set);
+        assert_int_equal(f->set.n_rules, 2);
+        free(want);
+}
+
+/* A writable directory above the rules dir lets its writers swap the rules
+ * dir itself: the walk from / names it. */
+static void test_rules_dir_below_a_writable_directory_is_refused(void **state) {
+        struct fixture *f = *state;
+        char *shared = tu_strdupf("%s/shared", f->root);
+        char *dir = tu_strdupf("%s/rules.d", shared);
+        const char *const dirs[] = { dir };
+        char *want = tu_strdupf("%s: refused as a rules directory: %s is writable by group or others", dir, shared);
+
+        assert_int_equal(mkdir(shared, 0700), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        free(write_rules(dir, "10-a.yaml", ok_file));
+        assert_int_equal(chmod(shared, 0777), 0);
+        assert_int_equal(rules_load(dirs, 1, geteuid(), false, &f->set), 0);
+        assert_int_equal(f->set.n_errors, 1);
+        assert_starts_with(f->set.errors[0], want);
+        assert_int_equal(f->set.n_rules, 0);
+        free(want);
+        free(dir);
+        free(shared);
+}
+
+/* A symlink is never followed to a rules dir, whoever owns it: the dir it
+ * points to could be anyone's, and could change between two checks. */
+static void test_symlinked_rules_dir_is_refused(void **state) {
+        struct fixture *f = *state;
+        char *link = tu_strdupf("%s/link.d", f->root);
+        char *below = tu_strdupf("%s/link.d/sub", f->root);
+        char *sub = tu_strdupf("%s/sub", f->hi);
+        const char *const dirs[] = { link, below };
+        char *want = tu_strdupf("%s: refused as a rules directory: it is a symbolic link", link);
+        char *want_below = tu_strdupf("%s: refused as a rules directory: %s is a symbolic link", below, link);
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        free(write_rules(f->hi, "10-a.yaml", ok_file));
+        free(write_rules(sub, "20-b.yaml", ok_file));
+        assert_int_equal(symlink(f->hi, link), 0);
+        if (tu_is_root())     /* and one owned by another user */
+                assert_int_equal(lchown(link, 65534, 65534), 0);
+        assert_int_equal(rules_load(dirs, ELEMENTSOF(dirs), geteuid(), false, &f->set), 0);
+        assert_int_equal(f->set.n_errors, 2);
+        assert_starts_with(f->set.errors[0], want);
+        assert_starts_with(f->set.errors[1], want_below);
+        assert_int_equal(f->set.n_rules, 0);
+        assert_int_equal(f->set.n_files, 0);
+        free(want);
+        free(want_below);
+        free(sub);
+        free(below);
+        free(link);
+}
+
+static void test_foreign_owned_rules_dir_is_refused(void **state) {
+        struct fixture *f = *state;
+        char *want = tu_strdupf("%s: refused as a rules directory: it is owned by uid 65534, not by root", f->hi);
+
+        if (!tu_is_root()) {
+                free(want);
+                skip();
+        }
+        free(write_rules(f->hi, "10-a.yaml", ok_file));
+        assert_int_equal(chown(f->hi, 65534, 65534), 0);
+        assert_int_equal(load(f), 0);
+        assert_int_equal(f->set.n_errors, 1);
+        assert_starts_with(f->set.errors[0], want);
+        assert_int_equal(f->set.n_rules, 0);
+        free(want);
+}
+
+/* --rules-dir rules.d: checked from / like any other (through the current
+ * directory's real path), shown as given. */
+static void test_relative_rules_dir_is_checked_and_shown_as_given(void **state) {
+        struct fixture *f = *state;
+        const char *const dirs[] = { "hi" };
+        char cwd[PATH_MAX];
+
+        assert_non_null(getcwd(cwd, sizeof(cwd)));
+        assert_int_equal(chdir(f->root), 0);
+        free(write_rules(f->hi, "10-a.yaml", ok_file));
+        assert_int_equal(rules_load(dirs, 1, geteuid(), false, &f->set), 0);
+        assert_clean(&f->set);
+        assert_string_equal(f->set.files[0], "hi/10-a.yaml");
+        assert_int_equal(chmod(f->hi, 0770), 0);
+        rule_set_done(&f->set);
+        assert_int_equal(rules_load(dirs, 1, geteuid(), false, &f->set), 0);
+        assert_int_equal(f->set.n_errors, 1);
+        assert_starts_with(f->set.errors[0], "hi: refused as a rules directory: it is writable by group");
+        assert_int_equal(chdir(cwd), 0);
+}
+
+/* Every file and dir whose rules could not be used is listed, so that
+ * apply can tell "unknown" from "rule deleted"; masks and good files not. */
+static void test_unread_lists_invalid_unreadable_and_refused_sources(void **state) {
+        struct fixture *f = *state;
+        char *bad = write_rules(f->hi, "10-bad.yaml", "version: 1\ndirectories: [{name: x, parent: rel}]\n");
+        char *writable = write_bytes(f->hi, "20-w.yaml", ok_file, strlen(ok_file), 0666);
+        char *mask = tu_strdupf("%s/30-m.yaml", f->hi);
+        char *missing = tu_strdupf("%s/nope", f->root);
+        const char *const dirs[] = { f->hi, missing, f->lo };
+
+        assert_int_equal(symlink("/dev/null", mask), 0);
+        free(write_rules(f->lo, "99-ok.yaml", ok_file));
+        assert_int_equal(rules_load(dirs, ELEMENTSOF(dirs), geteuid(), false, &f->set), 0);
+        assert_int_equal(f->set.n_rules, 1);
+        assert_int_equal(f->set.n_unread, 2);
+        assert_string_equal(f->set.unread[0], bad);
+        assert_string_equal(f->set.unread[1], writable);
+        assert_null(f->set.unread[2]);
+        free(missing);
+        free(mask);
+        free(writable);
+        free(bad);
 }
 
 static void test_no_dirs_is_an_empty_set(void **state) {
@@ -816,12 +997,34 @@ static char *samples_dir(void) {
         return tu_strdupf("%s/rules.d", dir);
 }
 
+/* The samples, copied into a private rules dir: the checkout itself may
+ * belong to another user or be group-writable, which is refused. */
+static void copy_samples(const char *from, const char *to) {
+        static const char *const names[] = {
+                "50-build-cache.yaml", "60-per-boot-scratch.yaml", "70-downloads.yaml",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                char *src = tu_strdupf("%s/%s", from, names[i]);
+                static char buf[RULES_MAX_FILE_SIZE];
+                FILE *in = fopen(src, "re");
+                size_t n;
+
+                assert_non_null(in);
+                n = fread(buf, 1, sizeof(buf), in);
+                fclose(in);
+                free(write_bytes(to, names[i], buf, n, 0644));
+                free(src);
+        }
+}
+
 static void test_sample_rule_files_load_cleanly(void **state) {
         struct fixture *f = *state;
         char *dir = samples_dir();
-        const char *const dirs[] = { dir };
+        const char *const dirs[] = { f->hi };
         const struct rule *r;
 
+        copy_samples(dir, f->hi);
         assert_int_equal(rules_load(dirs, 1, geteuid(), false, &f->set), 0);
         assert_clean(&f->set);
         assert_int_equal(f->set.n_files, 3);
@@ -860,6 +1063,7 @@ int main(void) {
                 T(test_higher_dir_wins_the_file_name),
                 T(test_higher_file_wins_even_when_invalid),
                 T(test_dev_null_symlink_masks),
+                T(test_mask_records_its_path_and_the_files_it_hides),
                 T(test_files_are_read_in_lexical_order_across_dirs),
                 T(test_duplicate_rule_name_first_file_wins_with_warning),
                 T(test_invalid_file_is_reported_at_its_position_and_skipped),
@@ -870,11 +1074,17 @@ int main(void) {
                 T(test_thousands_of_rules_load_quickly),
                 T(test_group_or_other_writable_file_is_refused_with_warning),
                 T(test_foreign_owned_file_is_refused_with_warning),
-                T(test_file_of_another_uid_is_refused),
+                T(test_rules_dir_of_another_uid_is_refused),
                 T(test_non_yaml_entries_are_ignored),
                 T(test_other_symlinks_are_refused_but_claim_the_name),
                 T(test_fifo_and_directory_entries_are_refused_without_blocking),
                 T(test_missing_dirs_are_skipped_and_a_file_is_an_error),
+                T(test_group_writable_rules_dir_is_refused),
+                T(test_rules_dir_below_a_writable_directory_is_refused),
+                T(test_symlinked_rules_dir_is_refused),
+                T(test_foreign_owned_rules_dir_is_refused),
+                T(test_relative_rules_dir_is_checked_and_shown_as_given),
+                T(test_unread_lists_invalid_unreadable_and_refused_sources),
                 T(test_no_dirs_is_an_empty_set),
                 T(test_trailing_slash_in_dir),
                 T(test_default_dirs),
