@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ephemdir new: create a directory and print only its path. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 
@@ -19,29 +18,17 @@ enum {
 };
 
 static bool parse_cleanup(const struct cli *cli, const char *s, enum ephemdir_cleanup *ret) {
-        if (strcmp(s, "auto") == 0)
-                *ret = EPHEMDIR_CLEANUP_AUTO;
-        else if (strcmp(s, "next-sweep") == 0)
-                *ret = EPHEMDIR_CLEANUP_NEXT_SWEEP;
-        else {
-                cli_usage(cli, "invalid --cleanup value '%s' (expected auto or next-sweep)", s);
-                return false;
-        }
-        return true;
+        if (ephemdir_cleanup_from_word(s, ret) == 0)
+                return true;
+        cli_usage(cli, "invalid --cleanup value '%s' (expected auto or next-sweep)", s);
+        return false;
 }
 
 static bool parse_name_style(const struct cli *cli, const char *s, enum ephemdir_name_style *ret) {
-        if (strcmp(s, "auto") == 0)
-                *ret = EPHEMDIR_NAME_AUTO;
-        else if (strcmp(s, "secure") == 0)
-                *ret = EPHEMDIR_NAME_SECURE;
-        else if (strcmp(s, "clean") == 0)
-                *ret = EPHEMDIR_NAME_CLEAN;
-        else {
-                cli_usage(cli, "invalid --name-style value '%s' (expected auto, secure or clean)", s);
-                return false;
-        }
-        return true;
+        if (ephemdir_name_style_from_word(s, ret) == 0)
+                return true;
+        cli_usage(cli, "invalid --name-style value '%s' (expected auto, secure or clean)", s);
+        return false;
 }
 
 int cmd_new(struct cli *cli, int argc, char **argv) {

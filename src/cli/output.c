@@ -141,21 +141,6 @@ static void status_words(const struct ephemdir_info *i, char *buf, size_t n) {
         }
 }
 
-const char *cleanup_word(enum ephemdir_cleanup c) {
-        return c == EPHEMDIR_CLEANUP_NEXT_SWEEP ? "next-sweep" : "auto";
-}
-
-const char *name_style_word(enum ephemdir_name_style s) {
-        switch (s) {
-        case EPHEMDIR_NAME_CLEAN:
-                return "clean";
-        case EPHEMDIR_NAME_AUTO:
-                return "auto";
-        default:
-                return "secure";
-        }
-}
-
 /* Paths and names are bytes, not necessarily UTF-8; JSON strings must be. */
 json_t *json_bytes(const char *s) {
         if (!s)
@@ -214,7 +199,7 @@ void info_write_json(struct jsonw *w, const struct ephemdir_info *i) {
         jsonw_key(w, "keep_while_in_use");
         jsonw_bool(w, i->keep_while_in_use);
         jsonw_key(w, "cleanup");
-        jsonw_string(w, cleanup_word(i->cleanup));
+        jsonw_string(w, ephemdir_cleanup_word(i->cleanup));
         jsonw_key(w, "max_size_bytes");
         write_int_or_null(w, i->max_size > 0, i->max_size);
         jsonw_key(w, "tags");
@@ -235,7 +220,7 @@ void info_write_json(struct jsonw *w, const struct ephemdir_info *i) {
         jsonw_key(w, "in_use");
         write_in_use(w, i);
         jsonw_key(w, "name_style");
-        jsonw_string(w, name_style_word(i->name_style));
+        jsonw_string(w, ephemdir_name_style_word(i->name_style));
         jsonw_key(w, "staging_path");
         jsonw_string(w, i->staging_path);
 }

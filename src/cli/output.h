@@ -41,5 +41,3 @@ char *printable_path(const char *path);
 /* Does the entry carry tag?  (NULL tag: any entry.) */
 bool info_has_tag(const struct ephemdir_info *i, const char *tag);
 
-const char *cleanup_word(enum ephemdir_cleanup c);
-const char *name_style_word(enum ephemdir_name_style s);

@@ -92,6 +92,17 @@ enum ephemdir_name_style {
         EPHEMDIR_NAME_CLEAN = 3,   /* adjective-animal, owner-private parent only */
 };
 
+/* The words of ephemdir(1) and its files for these settings: "auto",
+ * "next-sweep"; "auto", "secure", "clean".  NULL for DEFAULT (a request for
+ * the default, not a value) or an unknown value. */
+const char *ephemdir_cleanup_word(enum ephemdir_cleanup c);
+const char *ephemdir_name_style_word(enum ephemdir_name_style s);
+
+/* The reverse, exactly (case matters); -EINVAL for any other word.  ret may
+ * be NULL to only check. */
+int ephemdir_cleanup_from_word(const char *w, enum ephemdir_cleanup *ret);
+int ephemdir_name_style_from_word(const char *w, enum ephemdir_name_style *ret);
+
 /* Lifetime value meaning "no time limit" (distinct from 0 = unset). */
 #define EPHEMDIR_FOREVER INT64_C(-1)
 /* max_size value meaning "no size limit". */

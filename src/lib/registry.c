@@ -160,46 +160,15 @@ static int state_from_word(const char *w, enum entry_state *ret) {
         return -EINVAL;
 }
 
-static const char *cleanup_word(enum ephemdir_cleanup c) {
-        switch (c) {
-        case EPHEMDIR_CLEANUP_AUTO:
-                return "auto";
-        case EPHEMDIR_CLEANUP_NEXT_SWEEP:
-                return "next-sweep";
-        default:
-                return NULL;
-        }
+/* What a row may hold: the settings as resolved at creation, never a
+ * request for a default (DEFAULT) or for a choice still to make (name style
+ * AUTO). */
+static bool stored_cleanup_ok(enum ephemdir_cleanup c) {
+        return c == EPHEMDIR_CLEANUP_AUTO || c == EPHEMDIR_CLEANUP_NEXT_SWEEP;
 }
 
-static int cleanup_from_word(const char *w, enum ephemdir_cleanup *ret) {
-        if (streq(w, "auto"))
-                *ret = EPHEMDIR_CLEANUP_AUTO;
-        else if (streq(w, "next-sweep"))
-                *ret = EPHEMDIR_CLEANUP_NEXT_SWEEP;
-        else
-                return -EINVAL;
-        return 0;
-}
-
-static const char *name_style_word(enum ephemdir_name_style s) {
-        switch (s) {
-        case EPHEMDIR_NAME_SECURE:
-                return "secure";
-        case EPHEMDIR_NAME_CLEAN:
-                return "clean";
-        default:
-                return NULL;
-        }
-}
-
-static int name_style_from_word(const char *w, enum ephemdir_name_style *ret) {
-        if (streq(w, "secure"))
-                *ret = EPHEMDIR_NAME_SECURE;
-        else if (streq(w, "clean"))
-                *ret = EPHEMDIR_NAME_CLEAN;
-        else
-                return -EINVAL;
-        return 0;
+static bool stored_name_style_ok(enum ephemdir_name_style s) {
+        return s == EPHEMDIR_NAME_SECURE || s == EPHEMDIR_NAME_CLEAN;
 }
 
 /* ---- entries ---------------------------------------------------------------- */
@@ -409,11 +378,11 @@ static const char *entry_problem(const struct entry *e) {
                 return "negative timestamp";
         if (!e->boot_id)
                 return "boot_id missing";
-        if (!cleanup_word(e->cleanup))
+        if (!stored_cleanup_ok(e->cleanup))
                 return "unknown cleanup";
         if (e->max_size != EPHEMDIR_NO_SIZE_LIMIT && e->max_size <= 0)
                 return "max_size is not positive";
-        if (!name_style_word(e->name_style))
+        if (!stored_name_style_ok(e->name_style))
                 return "unknown name_style";
         for (char **t = e->tags; t && *t; t++)
                 if (!(*t)[0])
@@ -839,10 +808,10 @@ static int parse_state(const char *w, void *ret) {
         return state_from_word(w, ret);
 }
 static int parse_cleanup(const char *w, void *ret) {
-        return cleanup_from_word(w, ret);
+        return ephemdir_cleanup_from_word(w, ret);
 }
 static int parse_name_style(const char *w, void *ret) {
-        return name_style_from_word(w, ret);
+        return ephemdir_name_style_from_word(w, ret);
 }
 
 /* Scalar and text columns of the current row into e; *bad_col names the
@@ -1366,11 +1335,11 @@ static int bind_entry(sqlite3_stmt *s, const struct entry *e) {
         if (rc == SQLITE_OK)
                 rc = sqlite3_bind_int(s, 11, e->keep_while_in_use);
         if (rc == SQLITE_OK)
-                rc = bind_text(s, 12, cleanup_word(e->cleanup));
+                rc = bind_text(s, 12, ephemdir_cleanup_word(e->cleanup));
         if (rc == SQLITE_OK)
                 rc = bind_positive_or_null(s, 13, e->max_size);
         if (rc == SQLITE_OK)
-                rc = bind_text(s, 14, name_style_word(e->name_style));
+                rc = bind_text(s, 14, ephemdir_name_style_word(e->name_style));
         if (rc == SQLITE_OK)
                 rc = bind_text(s, 15, e->description);
         if (rc == SQLITE_OK)

@@ -1355,6 +1355,41 @@ static char *data_dir_state(const char *dir, size_t *ret_copies, char **ret_copy
         return s;
 }
 
+/* The words are stored in every registry row: they must map back to the
+ * same value, and nothing else may pass for one. */
+static void test_setting_words_round_trip_and_refuse_anything_else(void **state) {
+        (void) state;
+        const enum ephemdir_cleanup cleanups[] = { EPHEMDIR_CLEANUP_AUTO, EPHEMDIR_CLEANUP_NEXT_SWEEP };
+        const enum ephemdir_name_style styles[] = { EPHEMDIR_NAME_AUTO, EPHEMDIR_NAME_SECURE,
+                                                    EPHEMDIR_NAME_CLEAN };
+        enum ephemdir_cleanup c;
+        enum ephemdir_name_style s;
+
+        for (size_t i = 0; i < sizeof(cleanups) / sizeof(cleanups[0]); i++) {
+                assert_int_equal(ephemdir_cleanup_from_word(ephemdir_cleanup_word(cleanups[i]), &c), 0);
+                assert_int_equal(c, cleanups[i]);
+        }
+        for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
+                assert_int_equal(ephemdir_name_style_from_word(ephemdir_name_style_word(styles[i]), &s), 0);
+                assert_int_equal(s, styles[i]);
+        }
+        assert_string_equal(ephemdir_cleanup_word(EPHEMDIR_CLEANUP_NEXT_SWEEP), "next-sweep");
+        assert_string_equal(ephemdir_name_style_word(EPHEMDIR_NAME_CLEAN), "clean");
+
+        assert_null(ephemdir_cleanup_word(EPHEMDIR_CLEANUP_DEFAULT));
+        assert_null(ephemdir_name_style_word(EPHEMDIR_NAME_DEFAULT));
+        assert_null(ephemdir_cleanup_word((enum ephemdir_cleanup) 3));
+        assert_null(ephemdir_name_style_word((enum ephemdir_name_style) 4));
+
+        const char *bad[] = { "", "Auto", "next_sweep", "nextsweep", "auto ", "default", "secure\n", NULL };
+        for (const char **w = bad; *w; w++) {
+                assert_int_equal(ephemdir_cleanup_from_word(*w, &c), -EINVAL);
+                assert_int_equal(ephemdir_name_style_from_word(*w, &s), -EINVAL);
+        }
+        assert_int_equal(ephemdir_cleanup_from_word(NULL, &c), -EINVAL);
+        assert_int_equal(ephemdir_name_style_from_word("clean", NULL), 0);
+}
+
 static void test_corrupt_registry_fails_ctx_open_and_keeps_file(void **state) {
         struct fixture *f = *state;
         char *db = tu_strdupf("%s/registry.db", f->data);
@@ -1452,6 +1487,7 @@ int main(void) {
                 T(test_crash_before_commit_is_committed_by_next_sweep),
                 T(test_crash_after_rename_is_finished_by_next_sweep),
                 T(test_crash_after_claim_is_released_by_next_sweep),
+                T(test_setting_words_round_trip_and_refuse_anything_else),
                 T(test_corrupt_registry_fails_ctx_open_and_keeps_file),
 #undef T
         };

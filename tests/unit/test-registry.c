@@ -1138,6 +1138,9 @@ static const char *const malformations[] = {
         "UPDATE dirs SET created_at = 'yesterday' WHERE name = 'entry-1'",
         "UPDATE dirs SET remove_on_restart = 7 WHERE name = 'entry-1'",
         "UPDATE dirs SET cleanup = 'sometimes' WHERE name = 'entry-1'",
+        /* Valid words, but requests, never resolved values. */
+        "UPDATE dirs SET name_style = 'auto' WHERE name = 'entry-1'",
+        "UPDATE dirs SET name_style = 'Clean' WHERE name = 'entry-1'",
         "UPDATE dirs SET max_size = 0 WHERE name = 'entry-1'",
         "UPDATE dirs SET version = 0 WHERE name = 'entry-1'",
         "UPDATE dirs SET name = CAST(x'656e7472792d3100' AS TEXT) WHERE name = 'entry-1'",
