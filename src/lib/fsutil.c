@@ -203,27 +203,97 @@ static int set_bad_component(char **ret_bad, const char *path, size_t len) {
         return 0;
 }
 
+/* Symbolic links a read walk follows at most, as the kernel's own limit. */
+#define TRUSTED_WALK_MAX_LINKS 40
+
+/* One trusted walk.  path is what is being walked: the caller's, or it with
+ * followed links replaced by their targets (owned), so that a refusal names
+ * the directory that was really at fault. */
+struct walk {
+        const char *path;
+        char *owned;
+        size_t bad_len;       /* the prefix of path to blame on failure */
+        unsigned links_left;  /* links it may still follow; 0 from the start: none */
+        uid_t uid;
+};
+
+/* A symbolic link on the way to a directory that is only read (rules.d,
+ * reached through a ~/.config that links to a dotfiles checkout).  The
+ * directory holding the link has been checked already: only its owner or
+ * root can add or replace an entry there, or, if it is a sticky one of
+ * root's, only the entry's owner.  So a link owned by uid or root is theirs,
+ * as a directory entry would be; following it redirects nothing that
+ * another user controls.  Its target is walked like the rest, every
+ * directory on the way checked.  Replaces the component that starts at
+ * name_start (rest: what follows it) with the target; returns where the
+ * walk goes on in the new path, with *fd at "/" for an absolute target and
+ * still at the link's directory for a relative one. */
+static int follow_link(struct walk *w, int *fd, const char *name, size_t name_start, const char *rest) {
+        char target[PATH_MAX];
+        struct stat st;
+
+        if (w->links_left == 0)
+                return -ELOOP;
+        w->links_left--;
+        if (fstatat(*fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        if (!S_ISLNK(st.st_mode) || (st.st_uid != w->uid && st.st_uid != 0))
+                return -ELOOP;
+        ssize_t n = readlinkat(*fd, name, target, sizeof(target));
+        if (n < 0)
+                return negative_errno();
+        if (n == 0 || (size_t) n >= sizeof(target))
+                return -ENAMETOOLONG;
+        target[n] = '\0';
+
+        size_t keep = target[0] == '/' ? 0 : name_start;
+        char *np = NULL;
+        if (asprintf(&np, "%.*s%s/%s", (int) keep, w->path, target, rest) < 0)
+                return -ENOMEM;
+        if (target[0] == '/') {
+                int root = open("/", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_PATH);
+                if (root < 0) {
+                        free(np);
+                        return negative_errno();
+                }
+                safe_close(*fd);
+                *fd = root;
+        }
+        free(w->owned);
+        w->owned = np;
+        w->path = np;
+        return (int) keep;
+}
+
+/* ".." comes only from a link's target (the caller's path is normalized:
+ * the strict walks refuse it): opened like any component, and checked at
+ * the top of the walk like any other. */
+static int open_parent_component(int fd, bool last) {
+        int parent = openat(fd, "..", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | (last ? O_RDONLY : O_PATH));
+        return parent < 0 ? negative_errno() : parent;
+}
+
 /* The shared walk of fs_open_trusted_dir, fs_open_trusted_read_dir and
  * fs_mkdir_p_trusted.  Each component is checked before anything is opened
  * or created inside it, so a hostile parent never gets the chance to
  * redirect a later step.  *ret_st: the stat of the last component looked at
  * (the refused one on -EPERM); the caller judges the final directory. */
-static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
-                        struct stat *ret_st, size_t *ret_bad_len) {
+static int trusted_walk(struct walk *w, bool create, int *ret_fd, struct stat *ret_st) {
         _cleanup_close_ int fd = open("/", O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_PATH);
-        const char *p = path;
-        bool opened_last = false;
+        size_t pos = 0;
+        bool opened_last = false, may_follow = w->links_left > 0;
 
-        *ret_bad_len = 1; /* blame "/" until a component is reached */
+        w->bad_len = 1; /* blame "/" until a component is reached */
         if (fd < 0)
                 return negative_errno();
 
         for (;;) {
                 if (fstat(fd, ret_st) < 0)
                         return negative_errno();
-                if (!component_is_trusted(ret_st, uid))
+                if (!component_is_trusted(ret_st, w->uid))
                         return -EPERM;
 
+                const char *p = w->path + pos;
                 while (*p == '/')
                         p++;
                 if (*p == '\0')
@@ -233,8 +303,8 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
                 while (*p && *p != '/')
                         p++;
                 size_t n = (size_t) (p - start);
-                *ret_bad_len = (size_t) (p - path);
-                if (is_dot_or_dotdot(start, n))
+                w->bad_len = (size_t) (p - w->path);
+                if (is_dot_or_dotdot(start, n) && !may_follow)
                         return -EINVAL; /* not normalized: refuse to guess */
                 if (n > NAME_MAX)
                         return -ENAMETOOLONG;
@@ -248,16 +318,31 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
                         rest++;
                 bool last = *rest == '\0';
 
-                int child = open_component(fd, name, last, create);
+                if (streq(name, ".")) {
+                        pos = (size_t) (p - w->path);
+                        continue;
+                }
+                int child = streq(name, "..") ? open_parent_component(fd, last)
+                                              : open_component(fd, name, last, create);
+                if (child == -ELOOP && may_follow) {
+                        int at = follow_link(w, &fd, name, (size_t) (start - w->path), rest);
+                        if (at < 0)
+                                return at;
+                        pos = (size_t) at;
+                        opened_last = false;
+                        continue;
+                }
                 if (child < 0)
                         return child;
                 safe_close(fd);
                 fd = child;
                 opened_last = last;
+                pos = (size_t) (p - w->path);
         }
 
         /* The last component was opened O_RDONLY; "/" itself (walked no
-         * component) is still O_PATH and needs reopening for reading. */
+         * component), or a walk that ended on ".", is still O_PATH and needs
+         * reopening for reading. */
         if (!opened_last) {
                 int rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (rd < 0)
@@ -272,27 +357,30 @@ static int trusted_walk(const char *path, uid_t uid, bool create, int *ret_fd,
 
 /* The walk and a verdict on its final directory; on failure the offending
  * prefix goes to *ret_bad_component (if non-NULL). */
-static int open_judged(const char *path, uid_t uid, int *ret_fd, enum trust_verdict *ret_verdict,
+static int open_judged(const char *path, uid_t uid, unsigned max_links, int *ret_fd,
+                       enum trust_verdict *ret_verdict,
                        int (*judge)(const struct stat *st, uid_t uid, enum trust_verdict *ret),
                        char **ret_bad_component, struct stat *ret_bad_stat) {
+        struct walk w = { .path = path, .links_left = max_links, .uid = uid };
         _cleanup_close_ int fd = -1;
         enum trust_verdict verdict;
         struct stat st = {};
-        size_t bad_len;
 
         if (!path || path[0] != '/' || !ret_fd)
                 return -EINVAL;
-        int r = trusted_walk(path, uid, false, &fd, &st, &bad_len);
+        int r = trusted_walk(&w, false, &fd, &st);
         if (r >= 0)
                 r = judge(&st, uid, &verdict);   /* bad_len already covers the whole path */
         if (r < 0) {
-                if (r != -EINVAL && r != -ENOMEM && set_bad_component(ret_bad_component, path, bad_len) < 0)
-                        return -ENOMEM;
-                if (r == -EPERM && ret_bad_stat)
+                if (r != -EINVAL && r != -ENOMEM && set_bad_component(ret_bad_component, w.path, w.bad_len) < 0)
+                        r = -ENOMEM;
+                else if (r == -EPERM && ret_bad_stat)
                         *ret_bad_stat = st;
+                free(w.owned);
                 return r;
         }
 
+        free(w.owned);
         *ret_fd = TAKE_FD(fd);
         if (ret_verdict)
                 *ret_verdict = verdict;
@@ -301,7 +389,7 @@ static int open_judged(const char *path, uid_t uid, int *ret_fd, enum trust_verd
 
 int fs_open_trusted_dir(const char *path, uid_t uid, int *ret_fd,
                         enum trust_verdict *ret_verdict, char **ret_bad_component) {
-        return open_judged(path, uid, ret_fd, ret_verdict, final_verdict, ret_bad_component, NULL);
+        return open_judged(path, uid, 0, ret_fd, ret_verdict, final_verdict, ret_bad_component, NULL);
 }
 
 /* A directory that is only read from: whoever can add or replace an entry
@@ -319,18 +407,19 @@ static int read_verdict(const struct stat *st, uid_t uid, enum trust_verdict *re
 
 int fs_open_trusted_read_dir(const char *path, uid_t uid, int *ret_fd, char **ret_bad_component,
                              struct stat *ret_bad_stat) {
-        return open_judged(path, uid, ret_fd, NULL, read_verdict, ret_bad_component, ret_bad_stat);
+        return open_judged(path, uid, TRUSTED_WALK_MAX_LINKS, ret_fd, NULL, read_verdict, ret_bad_component,
+                           ret_bad_stat);
 }
 
 int fs_mkdir_p_trusted(const char *path, uid_t uid, int *ret_fd) {
         if (!path || path[0] != '/' || !ret_fd)
                 return -EINVAL;
 
+        struct walk w = { .path = path, .uid = uid };
         enum trust_verdict verdict;
         struct stat st = {};
-        size_t bad_len;
         _cleanup_close_ int fd = -1;
-        int r = trusted_walk(path, uid, true, &fd, &st, &bad_len);
+        int r = trusted_walk(&w, true, &fd, &st);
         if (r >= 0)
                 r = final_verdict(&st, uid, &verdict);
         if (r < 0)

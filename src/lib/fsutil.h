@@ -48,8 +48,13 @@ int fs_open_trusted_dir(const char *path, uid_t uid, int *ret_fd,
 /* The same walk for a directory that is only read from, such as a rules.d:
  * the components on the way are judged as above, but the final directory
  * must be owned by uid or root and not be writable by group or others (a
- * sticky one included).  On -EPERM, *ret_bad_stat (if non-NULL) gets the
- * stat of the refused component, for the message. */
+ * sticky one included).  A symbolic link on the way is followed (40 at
+ * most) when it is owned by uid or root: it sits in a directory already
+ * found trusted, so nobody else could have made it; its target is walked
+ * with the same checks, "." and ".." included.  Any other link: -ELOOP.
+ * On failure, *ret_bad_component names the component at fault in the path
+ * as walked (links replaced by their targets).  On -EPERM, *ret_bad_stat
+ * (if non-NULL) gets the stat of the refused component, for the message. */
 int fs_open_trusted_read_dir(const char *path, uid_t uid, int *ret_fd, char **ret_bad_component,
                              struct stat *ret_bad_stat);
 

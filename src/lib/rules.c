@@ -1168,7 +1168,7 @@ static int refuse_dir(struct loader *l, const char *dir, const char *abs, const 
         char why[64];
 
         if (err == -ELOOP)
-                snprintf(why, sizeof(why), "a symbolic link");
+                snprintf(why, sizeof(why), "a symbolic link of another user's, or a loop");
         else if (st->st_uid != l->uid && st->st_uid != 0)
                 snprintf(why, sizeof(why), "owned by uid %u, not by %s", (unsigned) st->st_uid,
                          l->uid == 0 ? "root" : "you or root");

@@ -26,10 +26,12 @@
  * other than 1 (at its value), a missing version (at 1:1).
  *
  * Directories (rules_load): each is opened with fs_open_trusted_read_dir():
- * reached from "/" without following a symlink, every directory on the way
- * owned by uid or root (group/other-writable only when root's and sticky),
- * and the dir itself owned by uid or root and writable by nobody else.  So
- * another user can neither add a rule file nor swap the directory.  A dir
+ * reached from "/", every directory on the way owned by uid or root
+ * (group/other-writable only when root's and sticky), and the dir itself
+ * owned by uid or root and writable by nobody else; a symlink on the way is
+ * followed only when owned by uid or root, and where it leads is checked
+ * the same way.  So another user can neither add a rule file nor swap the
+ * directory.  A dir
  * that does not exist is skipped; a refused or unreadable one is an error.
  *
  * Precedence (rules_load): dirs are given highest priority first.  Every

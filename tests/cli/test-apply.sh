@@ -387,16 +387,45 @@ test_group_writable_rules_dir_is_refused_and_named() {
         rm -rf "$g" "$up"
 }
 
-test_symlinked_rules_dir_is_refused_and_named() {
+test_own_symlinked_rules_dir_is_followed_to_a_trusted_dir() {
+        # A config dir kept in a dotfiles checkout, linked into place.
+        local real="$T/dotfiles/ephemdir/rules.d" link="$T/linked-config"
+        mkdir -p -m 700 "$T/dotfiles/ephemdir" "$real"
+        rule_file "$real" 50-l.yaml "version: 1" "directories:" "  - name: linked" "    parent: $P/sl"
+        ln -s dotfiles/ephemdir "$link"
+        apply_dirs "$link/rules.d" -- --rules-only
+        expect_rc 0 || return
+        [ "$(count_entries "$P/sl")" = 1 ] || fail "the linked rules dir's rule was not applied"
+        "$EPHEMDIR" sweep --force >/dev/null
+        rm -rf "$T/dotfiles" "$link" "$P/sl"
+}
+
+test_symlink_to_an_untrusted_rules_dir_is_refused_naming_the_target() {
+        local real="$T/rules-open" link="$T/rules-link"
+        mkdir -m 700 "$real"
+        rule_file "$real" 50-l.yaml "version: 1" "directories:" "  - name: linked" "    parent: $P/sl"
+        chmod 777 "$real"
+        ln -s "$real" "$link"
+        apply_dirs "$link" -- --rules-only
+        expect_rc 2 || return
+        expect_err_contains "$link: refused as a rules directory: $real is writable by group or others"
+        expect_absent "$P/sl"
+        rm -rf "$real" "$link"
+}
+
+test_symlinked_rules_dir_of_another_user_is_refused_and_named() {
+        if ! is_root; then
+                echo "    (skipped: needs root to give a link away)"
+                return 0
+        fi
         local real="$T/rules-real" link="$T/rules-link"
         mkdir -m 700 "$real"
         rule_file "$real" 50-l.yaml "version: 1" "directories:" "  - name: linked" "    parent: $P/sl"
         ln -s "$real" "$link"
-        # As root, also one that belongs to somebody else.
-        if is_root; then chown -h 65534:65534 "$link"; fi
+        chown -h 65534:65534 "$link"
         apply_dirs "$link" -- --rules-only
         expect_rc 2 || return
-        expect_err_contains "$link: refused as a rules directory: it is a symbolic link"
+        expect_err_contains "$link: refused as a rules directory: it is a symbolic link of another user's, or a loop"
         expect_absent "$P/sl"
         rm -rf "$real" "$link"
 }

@@ -345,6 +345,112 @@ static void test_read_dir_refuses_group_writable_final_dir(void **state) {
         tu_rm_rf(tmp);
 }
 
+static void assert_read_dir_is(const char *path, const char *real) {
+        struct stat st;
+        int fd = -1;
+
+        assert_int_equal(stat(real, &st), 0);
+        assert_int_equal(fs_open_trusted_read_dir(path, geteuid(), &fd, NULL, NULL), 0);
+        assert_int_equal(fs_verify_same(fd, st.st_dev, st.st_ino), 0);
+        close(fd);
+}
+
+/* A ~/.config linked to a dotfiles checkout: our own links, in our own
+ * directories, are followed -- relative, absolute, through "..", chained --
+ * and what they lead to is checked like any path. */
+static void test_read_dir_follows_own_symlinks_to_trusted_dirs(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *real = tu_strdupf("%s/dotfiles/ephemdir/rules.d", tmp);
+        _cleanup_free_ char *cfg = tu_strdupf("%s/cfg", tmp);
+        _cleanup_free_ char *abs = tu_strdupf("%s/abs", tmp);
+        _cleanup_free_ char *rel = tu_strdupf("%s/cfg/rel", tmp);
+        _cleanup_free_ char *chain = tu_strdupf("%s/chain", tmp);
+        _cleanup_free_ char *dotfiles = tu_strdupf("%s/dotfiles", tmp);
+        _cleanup_free_ char *abs_target = tu_strdupf("%s/dotfiles/ephemdir", tmp);
+        _cleanup_free_ char *via_abs = tu_strdupf("%s/abs/rules.d", tmp);
+        (void) state;
+
+        make_dir(dotfiles, 0700);
+        make_dir(abs_target, 0700);
+        make_dir(real, 0700);
+        make_dir(cfg, 0700);
+        assert_int_equal(symlink(abs_target, abs), 0);                       /* absolute */
+        assert_int_equal(symlink("../dotfiles/ephemdir/rules.d", rel), 0);  /* relative, with ".." */
+        assert_int_equal(symlink("cfg/./rel", chain), 0);                   /* a link to a link */
+
+        assert_read_dir_is(via_abs, real);
+        assert_read_dir_is(rel, real);
+        assert_read_dir_is(chain, real);
+
+        /* The strict walks still follow nothing. */
+        int fd = -1;
+        enum trust_verdict v;
+        assert_int_equal(fs_open_trusted_dir(rel, geteuid(), &fd, &v, NULL), -ELOOP);
+        tu_rm_rf(tmp);
+}
+
+/* A link may lead anywhere it likes: the target is refused where a path
+ * to it would be, and the refusal names the directory as really walked. */
+static void test_read_dir_checks_what_a_symlink_leads_to(void **state) {
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *open_dir_ = tu_strdupf("%s/shared", tmp);
+        _cleanup_free_ char *link = tu_strdupf("%s/link", tmp);
+        _cleanup_free_ char *loop_a = tu_strdupf("%s/a", tmp);
+        _cleanup_free_ char *loop_b = tu_strdupf("%s/b", tmp);
+        _cleanup_free_ char *bad = NULL;
+        struct stat bad_st = {};
+        int fd = -1;
+        (void) state;
+
+        make_dir(open_dir_, 0700);
+        assert_int_equal(chmod(open_dir_, 0777), 0);
+        assert_int_equal(symlink("shared", link), 0);
+        assert_int_equal(fs_open_trusted_read_dir(link, geteuid(), &fd, &bad, &bad_st), -EPERM);
+        assert_string_equal(bad, open_dir_);
+        assert_true(bad_st.st_mode & S_IWOTH);
+        free(bad);
+        bad = NULL;
+
+        assert_int_equal(symlink("b", loop_a), 0);
+        assert_int_equal(symlink("a", loop_b), 0);
+        assert_int_equal(fs_open_trusted_read_dir(loop_a, geteuid(), &fd, &bad, NULL), -ELOOP);
+
+        tu_rm_rf(tmp);
+}
+
+/* In a directory where others may add entries (root's sticky /tmp kind),
+ * a link someone else owns is theirs to point anywhere: never followed.
+ * Root only: making the link another user's takes lchown. */
+static void test_read_dir_refuses_a_symlink_owned_by_another_user(void **state) {
+        if (!tu_is_root())
+                skip(); /* before allocating: skip() jumps out of the test */
+        _cleanup_free_ char *tmp = tu_mkdtemp();
+        _cleanup_free_ char *sticky = tu_strdupf("%s/sticky", tmp);
+        _cleanup_free_ char *real = tu_strdupf("%s/real", tmp);
+        _cleanup_free_ char *link = tu_strdupf("%s/sticky/link", tmp);
+        _cleanup_free_ char *bad = NULL;
+        int fd = -1;
+        (void) state;
+
+        uid_t user = tu_foreign_uid(tmp);
+        uid_t other = user + 1;
+        make_dir(sticky, 0700);
+        assert_int_equal(chmod(sticky, 01777), 0);
+        make_dir(real, 0700);
+        assert_int_equal(chmod(tmp, 0755), 0);
+        assert_int_equal(chown(real, user, user), 0);
+        assert_int_equal(symlink(real, link), 0);
+
+        assert_int_equal(lchown(link, user, user), 0);
+        assert_int_equal(fs_open_trusted_read_dir(link, user, &fd, NULL, NULL), 0);
+        close(fd);
+
+        assert_int_equal(lchown(link, other, other), 0);
+        assert_int_equal(fs_open_trusted_read_dir(link, user, &fd, &bad, NULL), -ELOOP);
+        assert_string_equal(bad, link);
+        tu_rm_rf(tmp);
+}
+
 static void test_private_dir_is_trusted_private_and_readable(void **state) {
         _cleanup_free_ char *tmp = tu_mkdtemp();
         _cleanup_free_ char *sub = tu_strdupf("%s/sub", tmp);
@@ -1690,6 +1796,9 @@ int main(void) {
                 cmocka_unit_test(test_tmp_is_shared_sticky),
                 cmocka_unit_test(test_read_dir_accepts_root_owned_and_refuses_shared_sticky),
                 cmocka_unit_test(test_read_dir_refuses_group_writable_final_dir),
+                cmocka_unit_test(test_read_dir_follows_own_symlinks_to_trusted_dirs),
+                cmocka_unit_test(test_read_dir_checks_what_a_symlink_leads_to),
+                cmocka_unit_test(test_read_dir_refuses_a_symlink_owned_by_another_user),
                 cmocka_unit_test(test_private_dir_is_trusted_private_and_readable),
                 cmocka_unit_test(test_unnormalized_or_relative_path_is_rejected),
                 cmocka_unit_test(test_missing_or_non_dir_component_is_reported),

@@ -785,21 +785,47 @@ static void test_rules_dir_below_a_writable_directory_is_refused(void **state) {
 
 /* A symlink is never followed to a rules dir, whoever owns it: the dir it
  * points to could be anyone's, and could change between two checks. */
-static void test_symlinked_rules_dir_is_refused(void **state) {
+/* Our own link to a trusted dir (a config dir in a dotfiles checkout) is
+ * followed, for the dir itself and for one below it. */
+static void test_own_symlinked_rules_dir_is_read(void **state) {
         struct fixture *f = *state;
         char *link = tu_strdupf("%s/link.d", f->root);
         char *below = tu_strdupf("%s/link.d/sub", f->root);
         char *sub = tu_strdupf("%s/sub", f->hi);
         const char *const dirs[] = { link, below };
-        char *want = tu_strdupf("%s: refused as a rules directory: it is a symbolic link", link);
-        char *want_below = tu_strdupf("%s: refused as a rules directory: %s is a symbolic link", below, link);
 
         assert_int_equal(mkdir(sub, 0700), 0);
         free(write_rules(f->hi, "10-a.yaml", ok_file));
         free(write_rules(sub, "20-b.yaml", ok_file));
         assert_int_equal(symlink(f->hi, link), 0);
-        if (tu_is_root())     /* and one owned by another user */
-                assert_int_equal(lchown(link, 65534, 65534), 0);
+        assert_int_equal(rules_load(dirs, ELEMENTSOF(dirs), geteuid(), false, &f->set), 0);
+        assert_int_equal(f->set.n_errors, 0);
+        assert_int_equal(f->set.n_files, 2);
+        free(sub);
+        free(below);
+        free(link);
+}
+
+/* Another user's link is theirs to point anywhere: refused, and named, for
+ * the dir itself and for one below it.  Root only (lchown). */
+static void test_symlinked_rules_dir_of_another_user_is_refused(void **state) {
+        struct fixture *f = *state;
+        if (!tu_is_root())
+                skip(); /* before allocating: skip() jumps out of the test */
+        char *link = tu_strdupf("%s/link.d", f->root);
+        char *below = tu_strdupf("%s/link.d/sub", f->root);
+        char *sub = tu_strdupf("%s/sub", f->hi);
+        const char *const dirs[] = { link, below };
+        char *want = tu_strdupf("%s: refused as a rules directory: it is a symbolic link of another user's",
+                                link);
+        char *want_below = tu_strdupf("%s: refused as a rules directory: %s is a symbolic link of another user's",
+                                      below, link);
+
+        assert_int_equal(mkdir(sub, 0700), 0);
+        free(write_rules(f->hi, "10-a.yaml", ok_file));
+        free(write_rules(sub, "20-b.yaml", ok_file));
+        assert_int_equal(symlink(f->hi, link), 0);
+        assert_int_equal(lchown(link, tu_foreign_uid(f->root), 0), 0);
         assert_int_equal(rules_load(dirs, ELEMENTSOF(dirs), geteuid(), false, &f->set), 0);
         assert_int_equal(f->set.n_errors, 2);
         assert_starts_with(f->set.errors[0], want);
@@ -1081,7 +1107,8 @@ int main(void) {
                 T(test_missing_dirs_are_skipped_and_a_file_is_an_error),
                 T(test_group_writable_rules_dir_is_refused),
                 T(test_rules_dir_below_a_writable_directory_is_refused),
-                T(test_symlinked_rules_dir_is_refused),
+                T(test_own_symlinked_rules_dir_is_read),
+                T(test_symlinked_rules_dir_of_another_user_is_refused),
                 T(test_foreign_owned_rules_dir_is_refused),
                 T(test_relative_rules_dir_is_checked_and_shown_as_given),
                 T(test_unread_lists_invalid_unreadable_and_refused_sources),
