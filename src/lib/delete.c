@@ -12,6 +12,9 @@
  *   4. recheck  the name still points at the object verified in step 1
  *   5. stage    renameat2(NOREPLACE) to .<name>.ephemdir-deleting-<claim> in
  *               the same parent, then check the staging name is our object
+ *  5b. reprobe  keep_while_in_use in a sweep: a fresh in-use scan of the
+ *               staged tree; in use -> renamed back (NOREPLACE), claim
+ *               released, deferred; the name taken meanwhile -> parked
  *   6. delete   contents through dir fds only, never crossing a mount
  *               (fsutil.c), then rmdir the staging directory
  *   7. commit   delete the row iff it still holds our claim
@@ -24,7 +27,9 @@
  * A crash anywhere leaves the row DELETING with its lock released by the
  * kernel; deletion_recover() in the next sweep finishes it, or parks it in
  * RECOVERY when the situation is ambiguous.  Nothing is ever renamed back
- * over the original path, where something new may stand by then.
+ * over the original path, where something new may stand by then; only an
+ * untouched tree found in use by the re-probe is renamed back at all, and
+ * only to a free name (RENAME_NOREPLACE).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,31 +175,130 @@ void sweep_sink_done(struct sweep_sink *sink) {
         sink->inuse = NULL;
 }
 
-/* keep_while_in_use: 0 when nothing holds anything inside, -EBUSY (event
- * emitted) when a process does or when that cannot be known for sure.
- * Never delete on an unknown. */
-static int check_in_use(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink) {
-        char comm[INUSE_COMM_MAX] = "";
-        pid_t pid = 0;
+/* keep_while_in_use is judged only in sweeps (an explicit rm is the user's
+ * decision), and only for the entries that asked for it. */
+static bool probes_in_use(const struct entry *e, const struct sweep_sink *sink) {
+        return sink->check_in_use && e->keep_while_in_use;
+}
+
+/* What a probe said about one entry, and who it named. */
+struct in_use_answer {
+        enum inuse_verdict verdict;
+        pid_t pid;
+        char comm[INUSE_COMM_MAX];
+};
+
+/* Defer the entry: BLOCKED "in-use" or "in-use-unknown", -EBUSY. */
+static int report_in_use(ephemdir_ctx *ctx, const struct entry *e, const struct in_use_answer *a,
+                         struct sweep_sink *sink) {
         char detail[128];
 
-        if (!sink->check_in_use || !e->keep_while_in_use)
+        if (a->verdict == INUSE_BUSY)
+                snprintf(detail, sizeof(detail), "in use by pid %d (%s)", (int) a->pid, a->comm);
+        else
+                snprintf(detail, sizeof(detail), "cannot tell whether it is in use (pid %d %s not inspectable); deferred",
+                         (int) a->pid, a->comm);
+        if (a->verdict == INUSE_UNKNOWN)
+                ctx_log(ctx, EPHEMDIR_LOG_WARNING, "%s: %s", e->path, detail);
+        emit(sink, EPHEMDIR_EVENT_BLOCKED, e, a->verdict == INUSE_BUSY ? "in-use" : "in-use-unknown", detail, -EBUSY);
+        return -EBUSY;
+}
+
+/* The first probe, before any side effect, against the sweep's snapshot
+ * (one scan per sweep, taken on first need): 0 when nothing holds anything
+ * inside, -EBUSY (event emitted) when a process does or when that cannot be
+ * known for sure.  Never delete on an unknown.  It can be seconds old, so a
+ * "free" here is only a hint: the staged tree is probed again
+ * (reprobe_staged) before anything is deleted. */
+static int check_in_use(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink) {
+        struct in_use_answer a = { .verdict = INUSE_UNKNOWN };
+
+        if (!probes_in_use(e, sink))
                 return 0;
         if (!sink->inuse && inuse_scan(ctx->uid, &sink->inuse) < 0)
                 sink->inuse = NULL;
         const char *paths[] = { e->path };
-        enum inuse_verdict v = sink->inuse ? inuse_check(sink->inuse, paths, 1, &pid, comm) : INUSE_UNKNOWN;
-        if (v == INUSE_FREE)
+        if (sink->inuse)
+                a.verdict = inuse_check(sink->inuse, paths, 1, &a.pid, a.comm);
+        if (a.verdict == INUSE_FREE)
                 return 0;
-        if (v == INUSE_BUSY)
-                snprintf(detail, sizeof(detail), "in use by pid %d (%s)", (int) pid, comm);
-        else
-                snprintf(detail, sizeof(detail), "cannot tell whether it is in use (pid %d %s not inspectable); deferred",
-                         (int) pid, comm);
-        if (v == INUSE_UNKNOWN)
-                ctx_log(ctx, EPHEMDIR_LOG_WARNING, "%s: %s", e->path, detail);
-        emit(sink, EPHEMDIR_EVENT_BLOCKED, e, v == INUSE_BUSY ? "in-use" : "in-use-unknown", detail, -EBUSY);
-        return -EBUSY;
+        return report_in_use(ctx, e, &a, sink);
+}
+
+/* The in-use race: a process that opens a file or enters the directory
+ * after the first probe's snapshot and before the rename would not be seen,
+ * and the deletion would remove what it holds.  Once the tree sits at its
+ * staging name, nothing can newly reach it by its path any more: whatever is
+ * inside now already holds an fd, a cwd, a root or a mapping there, and a
+ * scan taken now sees it.  So scan afresh.  Both names are checked: Linux
+ * reports a held object under its new name, an lsof elsewhere may still
+ * print the one it was reached by.
+ *
+ * A free answer replaces the sweep's snapshot: it is newer, and the tree it
+ * was taken around is about to be gone.  A busy one is dropped: it names
+ * that tree's contents under the staging name, which is about to be undone. */
+static void reprobe_staged(ephemdir_ctx *ctx, const struct entry *staged, struct sweep_sink *sink,
+                           struct in_use_answer *ret) {
+        struct inuse_snapshot *fresh = NULL;
+
+        *ret = (struct in_use_answer) { .verdict = INUSE_UNKNOWN };
+        if (inuse_scan(ctx->uid, &fresh) < 0)
+                return;
+        const char *paths[] = { staged->staging_path, staged->path };
+        ret->verdict = inuse_check(fresh, paths, 2, &ret->pid, ret->comm);
+        if (ret->verdict != INUSE_FREE) {
+                inuse_snapshot_free(fresh);
+                return;
+        }
+        inuse_snapshot_free(sink->inuse);
+        sink->inuse = fresh;
+}
+
+/* The re-probe found the staged tree in use (or could not tell): undo the
+ * stage, in the same parent, never replacing anything -- a process of ours
+ * may have taken the original name meanwhile.  Then the tree stays at its
+ * staging name and the entry is parked ("name-taken"): nobody deletes it
+ * until `recover` (or a human) decides.  0 when the entry is ACTIVE again at
+ * its original name; < 0 (event emitted) when parked. */
+static int unstage(ephemdir_ctx *ctx, const struct entry *staged, const char *claim_id, int parent_fd,
+                   const char *staging_name, struct sweep_sink *sink) {
+        const char *name = basename_of(staged->path);
+        int r;
+
+        if (renameat2(parent_fd, staging_name, parent_fd, name, RENAME_NOREPLACE) < 0) {
+                r = negative_errno();
+                ctx_fail(ctx, r, "%s is in use, but cannot be renamed back from %s: %s", staged->path,
+                         staged->staging_path, r == -EEXIST ? "something else took its name" : strerror(-r));
+                park(ctx, staged, claim_id, r == -EEXIST ? "name-taken" : "unstage-failed", sink);
+                return r;
+        }
+        fault_point("after-unstage");
+
+        /* The staging name was verified before the scan; if what came back
+         * is not that object, where ours is cannot be proven. */
+        r = verify_name_is(parent_fd, name, staged);
+        if (r < 0) {
+                ctx_fail(ctx, r, "the object renamed back to %s is not the verified directory", staged->path);
+                park(ctx, staged, claim_id, "identity-changed", sink);
+                return r;
+        }
+        /* On failure the row stays DELETING with the tree at its original
+         * name: the next recovery pass releases the claim. */
+        (void) registry_release_claim(ctx->reg, staged->id, claim_id, ENTRY_ACTIVE);
+        return 0;
+}
+
+/* keep_while_in_use, on the staged tree (see reprobe_staged for the race).
+ * 0: nothing holds it, delete.  1: it is (or may be) in use and is back,
+ * ACTIVE, at its original name; *ret says who holds it.  < 0: parked. */
+static int recheck_staged(ephemdir_ctx *ctx, const struct entry *staged, const char *claim_id, int parent_fd,
+                          const char *staging_name, struct sweep_sink *sink, struct in_use_answer *ret) {
+        reprobe_staged(ctx, staged, sink, ret);
+        if (ret->verdict == INUSE_FREE)
+                return 0;
+        fault_point("after-reprobe");
+        int r = unstage(ctx, staged, claim_id, parent_fd, staging_name, sink);
+        return r < 0 ? r : 1;
 }
 
 int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
@@ -212,8 +316,8 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
         }
 
         /* keep_while_in_use: a process holding something inside defers it.
-         * (A file opened between this check and the rename is not seen; the
-         * deletion then removes its name, as rm -rf would.) */
+         * Cheap first look (the sweep's snapshot); a process that gets in
+         * after it is caught by the re-probe once the tree is staged. */
         r = check_in_use(ctx, e, sink);
         if (r < 0)
                 return r;
@@ -257,6 +361,7 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
 
         /* 5. stage: same parent, so same filesystem; NOREPLACE so we never
          * clobber whatever might sit at the staging name. */
+        fault_point("before-stage");
         if (renameat2(parent_fd, basename_of(e->path), parent_fd, staging_name, RENAME_NOREPLACE) < 0) {
                 r = negative_errno();
                 (void) registry_release_claim(ctx->reg, e->id, claim_id, ENTRY_ACTIVE);
@@ -281,6 +386,17 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
                 return -ESTALE;
         }
 
+        /* 5b. keep_while_in_use: probe again, now that the tree is out of
+         * reach by its path.  In use: put back, deferred like the first probe. */
+        if (probes_in_use(e, sink)) {
+                struct in_use_answer a;
+                r = recheck_staged(ctx, &staged, claim_id, parent_fd, staging_name, sink, &a);
+                if (r != 0) {
+                        entry_lock_release(ctx, e->id, TAKE_FD(lock_fd), false);
+                        return r < 0 ? r : report_in_use(ctx, e, &a, sink);
+                }
+        }
+
         /* 6 + 7 */
         r = delete_staged(ctx, &staged, claim_id, parent_fd, dir_fd, staging_name, stat_key, sink);
         entry_lock_release(ctx, e->id, TAKE_FD(lock_fd), r == 0);
@@ -292,7 +408,9 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
 }
 
 /* Recovery for a DELETING/RECOVERY row whose lock we hold.  Cases:
- *   staging is our object          -> finish deleting it (original untouched)
+ *   staging is our object          -> finish deleting it (original untouched);
+ *                                     in a sweep, a keep_while_in_use tree in
+ *                                     use is first renamed back (or parked)
  *   staging is something else      -> park: not ours to delete
  *   no staging, original verifies  -> crashed before the rename: release the
  *                                     claim; normal policy decides again
@@ -331,6 +449,19 @@ static int recover_locked(ephemdir_ctx *ctx, const struct entry *e, struct sweep
                         ctx_fail(ctx, r, "staging directory %s cannot be verified", e->staging_path);
                         park(ctx, e, e->claim_id, r == -EXDEV ? "mount-point" : "identity-changed", sink);
                         return r;
+                }
+                /* A crash after the rename left the tree staged, possibly
+                 * before the re-probe ran, or after it found the tree in use:
+                 * finishing blindly would delete under a holder.  Same check
+                 * as a fresh deletion; in use, the stage is undone and the
+                 * normal policy decides again (and defers it). */
+                if (probes_in_use(e, sink)) {
+                        struct in_use_answer a;
+                        r = recheck_staged(ctx, e, e->claim_id, parent_fd, staging_name, sink, &a);
+                        if (r > 0)
+                                emit(sink, EPHEMDIR_EVENT_RECOVERED, e, "claim-released", NULL, 0);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
                 }
                 r = delete_staged(ctx, e, e->claim_id, parent_fd, dir_fd, staging_name, "swept", sink);
                 if (r == 0)

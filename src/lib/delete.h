@@ -11,8 +11,11 @@ struct inuse_snapshot;
 
 /* Where deletion events go; failures counts FAILED and PARKED events.
  * Sweeps set check_in_use: keep_while_in_use entries are then deferred
- * while a process holds anything inside (one /proc scan per sweep, taken
- * on first need).  An explicit rm is the user's decision and skips it. */
+ * while a process holds anything inside.  inuse is the sweep's snapshot
+ * for the first look (one scan, taken on first need, replaced by each newer
+ * scan that found a tree free); every such entry actually deleted is
+ * probed again with a fresh scan after its rename (delete.c, step 5b).  An
+ * explicit rm is the user's decision and skips both. */
 struct sweep_sink {
         ephemdir_event_fn cb;
         void *userdata;

@@ -2,7 +2,11 @@
 /*
  * Crash-test hooks.  In builds with -Dtest_hooks=true, fault_point("x") kills
  * the process with SIGKILL when EPHEMDIR_FAULT=x: no cleanup handler runs,
- * exactly like a crash or power cut.  Release builds compile it to nothing.
+ * exactly like a crash or power cut.  It first stops the process with
+ * SIGSTOP when x is in the comma-separated list EPHEMDIR_TEST_PAUSE, so a
+ * test can act at exactly that step (start a process that races the
+ * deletion) and then let it go on with SIGCONT.  Release builds compile it
+ * to nothing.
  */
 #pragma once
 

@@ -5,9 +5,10 @@
  * directory, or a memory-mapped file?
  *
  * One inuse_scan() collects every (process, path) reference once and serves
- * a whole sweep: every candidate is then answered by inuse_check() in
- * O(log n) (the collected paths are sorted once; each candidate is two
- * binary searches).  Two backends fill the same snapshot:
+ * a whole sweep's first look (the deletion path scans once more for each
+ * entry it is about to delete, see delete.c): every candidate is answered
+ * by inuse_check() in O(log n) (the collected paths are sorted once; each
+ * candidate is two binary searches).  Two backends fill the same snapshot:
  *
  * /proc (Linux; no lsof needed):
  *  - For each pid: fd/ (readlink of every fd), cwd, root, and maps (the

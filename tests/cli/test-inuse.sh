@@ -176,19 +176,245 @@ test_lsof_probe_that_hangs_is_killed_and_defers_with_a_warning() {
         fi
 }
 
-# One lsof run per sweep, not one per directory.
-test_lsof_probe_runs_lsof_once_per_sweep() {
-        local real wrapper n
+# One lsof run per sweep for the first look at every candidate, plus one
+# re-probe per directory actually removed (after its rename, see delete.c);
+# a directory found in use costs no second run.
+test_lsof_probe_runs_lsof_once_per_sweep_plus_once_per_removed_directory() {
+        local real wrapper n held pid
         real=$(system_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
         wrapper=$(fake_lsof lsof-counting "echo run >>$T/lsof-runs; exec $real \"\$@\"")
         for n in 1 2 3 4; do
                 "$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use >/dev/null
         done
+        held=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
+        (cd "$held" && exec sleep 300) &
+        pid=$!
+        wait_exec "$pid" sleep
         rm -f "$T/lsof-runs"
         EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$wrapper later sweep >/dev/null
         n=$(wc -l <"$T/lsof-runs")
-        [ "$n" -eq 1 ] || fail "a sweep of 4 directories ran lsof $n times"
-        [ "$(count_tracked "$W")" -eq 0 ] || fail "the free directories were not removed"
+        [ "$n" -eq 5 ] || fail "a sweep removing 4 of 5 directories ran lsof $n times, want 1 + 4"
+        [ "$(count_tracked "$W")" -eq 1 ] || fail "the free directories were not removed, or the held one was"
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+        later sweep >/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# The race between the probe and the rename.  A sweep's first probe uses a
+# snapshot taken once per sweep; a process that gets into the directory after
+# it and before the rename must still keep the directory.  EPHEMDIR_TEST_PAUSE
+# stops the sweep (SIGSTOP) at a named step of the deletion, so the holder
+# starts exactly in that window; SIGCONT lets the sweep go on.
+
+# wait_exec PID COMM: until PID has exec'd COMM (its redirections and cd are
+# then done: it holds what it was started to hold).
+wait_exec() {
+        local _
+        for _ in $(seq 1 600); do
+                [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] && return 0
+                sleep 0.05
+        done
+        fail "pid $1 never became $2"
+        return 1
+}
+
+# wait_stopped PID: until PID stops itself at an EPHEMDIR_TEST_PAUSE step.
+# Fails (and kills it) if it exits or never stops.
+wait_stopped() {
+        local pid=$1 state _
+        for _ in $(seq 1 1200); do
+                state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+                case $state in
+                T) return 0 ;;
+                Z|X|"") fail "pid $pid exited instead of pausing"; return 1 ;;
+                esac
+                sleep 0.05
+        done
+        fail "pid $pid never paused"
+        kill -KILL "$pid" 2>/dev/null
+        return 1
+}
+
+# start_holder HOW DIR: a process holding DIR/file open (file) or with its
+# working directory in DIR/sub (cwd), reached by DIR's path; sets $holder.
+start_holder() {
+        case $1 in
+        file) sleep 300 <"$2/file" & ;;
+        cwd) (cd "$2/sub" && exec sleep 300) & ;;
+        esac
+        holder=$!
+        wait_exec "$holder" sleep
+}
+
+# holder_target: what the holder holds, as the kernel names it now.
+holder_target() {
+        case $1 in
+        file) readlink "/proc/$holder/fd/0" ;;
+        cwd) readlink "/proc/$holder/cwd" ;;
+        esac
+}
+
+# racy_dir: a due keep_while_in_use directory with something to hold.
+racy_dir() {
+        local d
+        d=$("$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use)
+        echo precious >"$d/file"
+        mkdir "$d/sub"
+        echo also >"$d/sub/kept"
+        printf '%s' "$d"
+}
+
+# sweep_racing_a_holder HOW DIR STEPS [FAULT]: a sweep paused at each of the
+# comma-separated STEPS (the first: before-stage, after its probe found DIR
+# free); at the first one a holder (HOW) gets into DIR; for each later step
+# the function on_pause_<step> runs.  With FAULT, the sweep is killed at
+# that step (EPHEMDIR_FAULT).  Sets $holder and $sweep_rc.
+sweep_racing_a_holder() {
+        local how=$1 d=$2 steps=$3 sweep step first=1
+        EPHEMDIR_TEST_PAUSE=$steps EPHEMDIR_FAULT=${4:-} EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep -v \
+                >"$T/race.out" 2>"$T/race.err" &
+        sweep=$!
+        for step in ${steps//,/ }; do
+                wait_stopped "$sweep" || return 1
+                if [ $first = 1 ]; then
+                        start_holder "$how" "$d"
+                        first=0
+                else
+                        "on_pause_$step" "$d"
+                fi
+                kill -CONT "$sweep"
+        done
+        sweep_rc=0
+        { wait "$sweep"; } 2>/dev/null || sweep_rc=$?
+}
+
+staging_of() { find "$W" -maxdepth 1 -name ".$(basename "$1").ephemdir-deleting-*"; }
+
+# expect_put_back_intact DIR HOW WHAT: DIR is back under its name,
+# untouched, tracked and active, and the holder (HOW) holds it there.
+expect_put_back_intact() {
+        local d=$1 how=$2 what=$3
+        [ "$(cat "$d/file" 2>/dev/null)" = precious ] || fail "$what: the held file is gone"
+        [ "$(cat "$d/sub/kept" 2>/dev/null)" = also ] || fail "$what: the rest of the tree is gone"
+        [ "$(json_field "$d" lifecycle_state)" = active ] ||
+                fail "$what: entry is [$(json_field "$d" lifecycle_state)], not active"
+        [ -z "$(staging_of "$d")" ] || fail "$what: a staging directory is left"
+        [ "$(holder_target "$how")" = "$d/$([ "$how" = file ] && echo file || echo sub)" ] ||
+                fail "$what: the holder holds [$(holder_target "$how")], not the original path"
+}
+
+# The holder exits: the next sweep removes the directory.
+expect_removed_after_the_holder_exits() {
+        local d=$1 what=$2
+        kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+        later sweep -v >/dev/null 2>"$T/sweep.err" || true
+        [ ! -e "$d" ] || fail "$what: still there after the holder exited: $(cat "$T/sweep.err")"
+        [ "$(json_field "$d" status)" = untracked ] || fail "$what: still tracked after removal"
+}
+
+holder_entering_after_the_probe_keeps_the_directory() {
+        local how d
+        for how in file cwd; do
+                d=$(racy_dir)
+                sweep_racing_a_holder "$how" "$d" before-stage || continue
+                [ "$sweep_rc" -eq 0 ] || fail "$how: sweep exit $sweep_rc: $(cat "$T/race.err")"
+                grep -q "skipped $d (in-use): in use by pid $holder (sleep)" "$T/race.err" ||
+                        fail "$how: the sweep does not say it found pid $holder: $(cat "$T/race.err")"
+                expect_put_back_intact "$d" "$how" "$how"
+                expect_removed_after_the_holder_exits "$d" "$how"
+        done
+}
+
+test_holder_entering_between_probe_and_rename_keeps_the_directory() {
+        holder_entering_after_the_probe_keeps_the_directory
+}
+
+test_lsof_probe_holder_entering_between_probe_and_rename_keeps_the_directory() {
+        with_lsof_probe holder_entering_after_the_probe_keeps_the_directory
+}
+
+# Something new takes the original name while the in-use tree sits at its
+# staging name: it is not renamed over it, nor deleted, but parked.
+on_pause_after-reprobe() {
+        mkdir "$1"
+        echo new >"$1/newfile"
+}
+
+name_taken_meanwhile_parks_the_in_use_directory() {
+        local d staging
+        d=$(racy_dir)
+        sweep_racing_a_holder file "$d" before-stage,after-reprobe || return
+        [ "$sweep_rc" -eq 1 ] || fail "sweep exit $sweep_rc, want 1 (parked)"
+        grep -q "parked $d (name-taken)" "$T/race.err" || fail "no name-taken report: $(cat "$T/race.err")"
+        staging=$(staging_of "$d")
+        [ -n "$staging" ] || { fail "the staging directory is gone"; return; }
+        [ "$(cat "$staging/file")" = precious ] && [ "$(cat "$staging/sub/kept")" = also ] ||
+                fail "the parked tree lost files"
+        [ "$(cat "$d/newfile")" = new ] || fail "the new object at the original name was touched"
+        [ "$(json_field "$d" lifecycle_state)" = recovery ] || fail "not parked in recovery"
+        [ "$(holder_target file)" = "$staging/file" ] || fail "the holder lost its file"
+        # Parked: later sweeps leave it alone, even once nobody holds it.
+        kill "$holder"; wait "$holder" 2>/dev/null || true
+        later sweep >/dev/null 2>&1 || true
+        [ "$(cat "$staging/file" 2>/dev/null)" = precious ] || fail "a sweep touched the parked tree"
+        # recover (an explicit request) finishes the deletion; the new object stays.
+        "$EPHEMDIR" recover "$d" || fail "recover failed"
+        [ -z "$(staging_of "$d")" ] || fail "recover left the staging tree"
+        [ "$(cat "$d/newfile")" = new ] || fail "recover touched the new object"
+        rm -rf "$d"
+}
+
+test_name_taken_while_in_use_parks_the_directory_and_deletes_nothing() {
+        name_taken_meanwhile_parks_the_in_use_directory
+}
+
+test_lsof_probe_name_taken_while_in_use_parks_the_directory_and_deletes_nothing() {
+        with_lsof_probe name_taken_meanwhile_parks_the_in_use_directory
+}
+
+# A crash after the rename leaves the entry deleting, with a staging tree a
+# process may hold: recovery probes it again and puts it back, rather than
+# finishing the deletion under the holder.
+crash_with_a_holder_is_recovered_without_deleting() {
+        local point d
+        for point in after-rename after-reprobe after-unstage; do
+                d=$(racy_dir)
+                sweep_racing_a_holder file "$d" before-stage "$point" || continue
+                [ "$sweep_rc" -eq 137 ] || { fail "$point: sweep not killed (exit $sweep_rc)"; continue; }
+                [ "$(json_field "$d" lifecycle_state)" = deleting ] || fail "$point: not left deleting"
+                later sweep -v >"$T/rec.out" 2>"$T/rec.err" || fail "$point: recovery sweep failed: $(cat "$T/rec.err")"
+                grep -q "recovered $d (claim-released)" "$T/rec.out" ||
+                        fail "$point: recovery did not release the claim: $(cat "$T/rec.out")"
+                grep -q "skipped $d (in-use)" "$T/rec.err" || fail "$point: not deferred as in use: $(cat "$T/rec.err")"
+                expect_put_back_intact "$d" file "$point"
+                expect_removed_after_the_holder_exits "$d" "$point"
+        done
+}
+
+test_crash_with_a_holder_inside_is_recovered_without_deleting() {
+        crash_with_a_holder_is_recovered_without_deleting
+}
+
+test_lsof_probe_crash_with_a_holder_inside_is_recovered_without_deleting() {
+        with_lsof_probe crash_with_a_holder_is_recovered_without_deleting
+}
+
+# The re-probe cannot tell (lsof fails the second time): never delete on an
+# unknown, put it back.
+test_lsof_probe_unknown_at_the_reprobe_puts_the_directory_back() {
+        local real wrapper d
+        real=$(system_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
+        wrapper=$(fake_lsof lsof-once "[ -e $T/lsof-ran ] && exit 2; touch $T/lsof-ran; exec $real \"\$@\"")
+        d=$(racy_dir)
+        rm -f "$T/lsof-ran"
+        EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$wrapper later sweep -v >/dev/null 2>"$T/sweep.err" ||
+                fail "sweep failed: $(cat "$T/sweep.err")"
+        grep -q "skipped $d (in-use-unknown)" "$T/sweep.err" || fail "not deferred as unknown: $(cat "$T/sweep.err")"
+        [ "$(cat "$d/file" 2>/dev/null)" = precious ] || fail "deleted on an unknown"
+        [ "$(json_field "$d" lifecycle_state)" = active ] || fail "not active again"
+        [ -z "$(staging_of "$d")" ] || fail "a staging directory is left"
+        later sweep >/dev/null
+        expect_absent "$d"
 }
 
 test_unknown_probe_result_defers_with_a_warning_and_deletes_nothing() {
