@@ -18,7 +18,7 @@ staging_left() { find "${1:-$W}" -maxdepth 1 -name '.*ephemdir-deleting-*' | wc 
 
 test_crash_at_every_deletion_step_is_finished_by_the_next_sweep() {
         local point d state
-        for point in after-claim after-rename mid-delete before-commit; do
+        for point in after-claim before-stage after-rename mid-delete before-commit; do
                 d=$(due_dir)
                 EPHEMDIR_TEST_CLOCK_OFFSET=600 crash "$point" sweep
                 state=$(json_field "$d" lifecycle_state)
