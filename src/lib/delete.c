@@ -12,9 +12,12 @@
  *   4. recheck  the name still points at the object verified in step 1
  *   5. stage    renameat2(NOREPLACE) to .<name>.ephemdir-deleting-<claim> in
  *               the same parent, then check the staging name is our object
- *  5b. reprobe  keep_while_in_use in a sweep: a fresh in-use scan of the
- *               staged tree; in use -> renamed back (NOREPLACE), claim
- *               released, deferred; the name taken meanwhile -> parked
+ *  5b. reprobe  keep_while_in_use in a sweep: an in-use scan started after
+ *               the rename; in use -> renamed back (NOREPLACE), claim
+ *               released, deferred; the name taken meanwhile -> parked.
+ *               A sweep stages up to a batch of such trees (steps 1-5
+ *               each, stage_entry()) and one scan judges them all
+ *               (deletion_batch_flush()); then 6 + 7 (finish_staged()).
  *   6. delete   contents through dir fds only, never crossing a mount
  *               (fsutil.c), then rmdir the staging directory
  *   7. commit   delete the row iff it still holds our claim
@@ -208,8 +211,8 @@ static int report_in_use(ephemdir_ctx *ctx, const struct entry *e, const struct 
  * (one scan per sweep, taken on first need): 0 when nothing holds anything
  * inside, -EBUSY (event emitted) when a process does or when that cannot be
  * known for sure.  Never delete on an unknown.  It can be seconds old, so a
- * "free" here is only a hint: the staged tree is probed again
- * (reprobe_staged) before anything is deleted. */
+ * "free" here is only a hint: the staged tree is judged again by a later
+ * scan (staged_verdict) before anything is deleted. */
 static int check_in_use(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink) {
         struct in_use_answer a = { .verdict = INUSE_UNKNOWN };
 
@@ -225,84 +228,200 @@ static int check_in_use(ephemdir_ctx *ctx, const struct entry *e, struct sweep_s
         return report_in_use(ctx, e, &a, sink);
 }
 
+/* A tree at its staging name, locked and claimed, waiting for the in-use
+ * verdict of a scan taken after its rename (step 5b).  Owns everything. */
+struct staged_deletion {
+        struct entry e;                 /* deep copy; staging_path set */
+        char claim_id[MARKER_ID_LEN + 1];
+        char *staging_name;
+        const char *reason, *stat_key;  /* static words */
+        bool recovering;                /* from recovery: events say so */
+        int parent_fd, dir_fd, lock_fd;
+};
+
+static void staged_done(struct staged_deletion *s) {
+        safe_close(s->parent_fd);
+        safe_close(s->dir_fd);
+        free(s->staging_name);
+        entry_done(&s->e);
+        *s = (struct staged_deletion) { .parent_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+}
+
 /* The in-use race: a process that opens a file or enters the directory
  * after the first probe's snapshot and before the rename would not be seen,
  * and the deletion would remove what it holds.  Once the tree sits at its
  * staging name, nothing can newly reach it by its path any more: whatever is
- * inside now already holds an fd, a cwd, a root or a mapping there, and a
- * scan taken now sees it.  So scan afresh.  Both names are checked: Linux
- * reports a held object under its new name, an lsof elsewhere may still
- * print the one it was reached by.
- *
- * A free answer replaces the sweep's snapshot: it is newer, and the tree it
- * was taken around is about to be gone.  A busy one is dropped: it names
- * that tree's contents under the staging name, which is about to be undone. */
-static void reprobe_staged(ephemdir_ctx *ctx, const struct entry *staged, struct sweep_sink *sink,
+ * inside now already holds an fd, a cwd, a root or a mapping there, and any
+ * scan started after the rename sees it.  So the verdict comes from such a
+ * scan -- one per batch (below), since every tree of the batch was staged
+ * before it started.  Both names are checked: Linux reports a held object
+ * under its new name, an lsof elsewhere may still print the one it was
+ * reached by.  fresh NULL: the scan failed, so unknown. */
+static void staged_verdict(const struct inuse_snapshot *fresh, const struct staged_deletion *s,
                            struct in_use_answer *ret) {
-        struct inuse_snapshot *fresh = NULL;
-
         *ret = (struct in_use_answer) { .verdict = INUSE_UNKNOWN };
-        if (inuse_scan(ctx->uid, &fresh) < 0)
+        if (!fresh)
                 return;
-        const char *paths[] = { staged->staging_path, staged->path };
+        const char *paths[] = { s->e.staging_path, s->e.path };
         ret->verdict = inuse_check(fresh, paths, 2, &ret->pid, ret->comm);
-        if (ret->verdict != INUSE_FREE) {
-                inuse_snapshot_free(fresh);
-                return;
-        }
-        inuse_snapshot_free(sink->inuse);
-        sink->inuse = fresh;
 }
 
-/* The re-probe found the staged tree in use (or could not tell): undo the
- * stage, in the same parent, never replacing anything -- a process of ours
- * may have taken the original name meanwhile.  Then the tree stays at its
- * staging name and the entry is parked ("name-taken"): nobody deletes it
- * until `recover` (or a human) decides.  0 when the entry is ACTIVE again at
- * its original name; < 0 (event emitted) when parked. */
-static int unstage(ephemdir_ctx *ctx, const struct entry *staged, const char *claim_id, int parent_fd,
-                   const char *staging_name, struct sweep_sink *sink) {
+/* The staged tree is in use (or may be): undo the stage, in the same parent,
+ * never replacing anything -- a process of ours may have taken the original
+ * name meanwhile.  Then the tree stays at its staging name and the entry is
+ * parked ("name-taken"): nobody deletes it until `recover` (or a human)
+ * decides.  0 when the entry is ACTIVE again at its original name; < 0
+ * (event emitted) when parked. */
+static int unstage(ephemdir_ctx *ctx, const struct staged_deletion *s, struct sweep_sink *sink) {
+        const struct entry *staged = &s->e;
         const char *name = basename_of(staged->path);
         int r;
 
-        if (renameat2(parent_fd, staging_name, parent_fd, name, RENAME_NOREPLACE) < 0) {
+        if (renameat2(s->parent_fd, s->staging_name, s->parent_fd, name, RENAME_NOREPLACE) < 0) {
                 r = negative_errno();
                 ctx_fail(ctx, r, "%s is in use, but cannot be renamed back from %s: %s", staged->path,
                          staged->staging_path, r == -EEXIST ? "something else took its name" : strerror(-r));
-                park(ctx, staged, claim_id, r == -EEXIST ? "name-taken" : "unstage-failed", sink);
+                park(ctx, staged, s->claim_id, r == -EEXIST ? "name-taken" : "unstage-failed", sink);
                 return r;
         }
         fault_point("after-unstage");
 
         /* The staging name was verified before the scan; if what came back
          * is not that object, where ours is cannot be proven. */
-        r = verify_name_is(parent_fd, name, staged);
+        r = verify_name_is(s->parent_fd, name, staged);
         if (r < 0) {
                 ctx_fail(ctx, r, "the object renamed back to %s is not the verified directory", staged->path);
-                park(ctx, staged, claim_id, "identity-changed", sink);
+                park(ctx, staged, s->claim_id, "identity-changed", sink);
                 return r;
         }
         /* On failure the row stays DELETING with the tree at its original
          * name: the next recovery pass releases the claim. */
-        (void) registry_release_claim(ctx->reg, staged->id, claim_id, ENTRY_ACTIVE);
+        (void) registry_release_claim(ctx->reg, staged->id, s->claim_id, ENTRY_ACTIVE);
         return 0;
 }
 
-/* keep_while_in_use, on the staged tree (see reprobe_staged for the race).
- * 0: nothing holds it, delete.  1: it is (or may be) in use and is back,
- * ACTIVE, at its original name; *ret says who holds it.  < 0: parked. */
-static int recheck_staged(ephemdir_ctx *ctx, const struct entry *staged, const char *claim_id, int parent_fd,
-                          const char *staging_name, struct sweep_sink *sink, struct in_use_answer *ret) {
-        reprobe_staged(ctx, staged, sink, ret);
-        if (ret->verdict == INUSE_FREE)
-                return 0;
+/* Put back (in use or unknown), deferred like the first probe. */
+static int put_back(ephemdir_ctx *ctx, const struct staged_deletion *s, const struct in_use_answer *a,
+                    struct sweep_sink *sink) {
         fault_point("after-reprobe");
-        int r = unstage(ctx, staged, claim_id, parent_fd, staging_name, sink);
-        return r < 0 ? r : 1;
+        int r = unstage(ctx, s, sink);
+        if (r < 0)
+                return r;
+        if (!s->recovering)
+                return report_in_use(ctx, &s->e, a, sink);
+        /* ACTIVE again: the sweep's candidate pass judges it like any other
+         * (and defers it, naming the holder). */
+        emit(sink, EPHEMDIR_EVENT_RECOVERED, &s->e, "claim-released", NULL, 0);
+        return 0;
 }
 
-int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
-                 const char *stat_key, struct sweep_sink *sink) {
+/* The finishing step: a with_verdict staged tree is deleted only on a FREE
+ * answer, else put back; without (no keep_while_in_use probing) it is
+ * deleted.  Consumes s, releases its lock. */
+static int finish_staged(ephemdir_ctx *ctx, struct staged_deletion *s, bool with_verdict,
+                         const struct in_use_answer *a, struct sweep_sink *sink) {
+        int r;
+
+        if (with_verdict && a->verdict != INUSE_FREE)
+                r = put_back(ctx, s, a, sink);
+        else
+                r = delete_staged(ctx, &s->e, s->claim_id, s->parent_fd, s->dir_fd, s->staging_name,
+                                  s->stat_key, sink);
+        entry_lock_release(ctx, s->e.id, TAKE_FD(s->lock_fd), r == 0 && (!with_verdict || a->verdict == INUSE_FREE));
+        if (r == 0 && (!with_verdict || a->verdict == INUSE_FREE)) {
+                if (s->recovering)
+                        emit(sink, EPHEMDIR_EVENT_RECOVERED, &s->e, "interrupted-deletion", NULL, 0);
+                else {
+                        emit(sink, EPHEMDIR_EVENT_REMOVED, &s->e, s->reason, NULL, 0);
+                        ctx_log(ctx, EPHEMDIR_LOG_DEBUG, "removed %s (%s)", s->e.path, s->reason);
+                }
+        }
+        staged_done(s);
+        return r;
+}
+
+/* Batches bound the staged trees held open at once: three fds each (parent,
+ * tree, lock), so a batch of rlim/8 takes at most 3/8 of the fd table, and
+ * rmtree's budget (fd_budget, a quarter) fits beside it.  Each batch costs
+ * one scan (tens of ms), so batches are made as big as that allows. */
+#define DELETION_BATCH_MAX 128
+
+static size_t batch_capacity(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return DELETION_BATCH_MAX;
+        rlim_t c = rl.rlim_cur / 8;
+        return c < 1 ? 1 : c > DELETION_BATCH_MAX ? DELETION_BATCH_MAX : (size_t) c;
+}
+
+int deletion_batch_init(struct deletion_batch *b) {
+        *b = (struct deletion_batch) { .cap = batch_capacity() };
+        b->items = calloc(b->cap, sizeof(*b->items));
+        return b->items ? 0 : -ENOMEM;
+}
+
+void deletion_batch_done(struct deletion_batch *b) {
+        free(b->items);
+        *b = (struct deletion_batch) {};
+}
+
+/* One scan for every staged tree of the batch, started after the last of
+ * their renames.  A scan that found them all free replaces the sweep's
+ * first-look snapshot (it is newer, and the trees it was taken around are
+ * gone); one that found any held is dropped: it names those trees under
+ * their staging names, which are about to be undone. */
+void deletion_batch_flush(ephemdir_ctx *ctx, struct sweep_sink *sink) {
+        struct deletion_batch *b = sink->batch;
+        struct inuse_snapshot *fresh = NULL;
+        bool all_free = true;
+
+        if (!b || b->n == 0)
+                return;
+        fault_point("before-batch-scan");
+        if (inuse_scan(ctx->uid, &fresh) < 0)
+                fresh = NULL;
+        for (size_t i = 0; i < b->n; i++) {
+                struct in_use_answer a;
+                staged_verdict(fresh, &b->items[i], &a);
+                all_free = all_free && a.verdict == INUSE_FREE;
+                (void) finish_staged(ctx, &b->items[i], true, &a, sink);
+        }
+        b->n = 0;
+        if (fresh && all_free) {
+                if (sink->inuse)
+                        inuse_snapshot_free(sink->inuse);
+                sink->inuse = fresh;
+        } else if (fresh)
+                inuse_snapshot_free(fresh);
+}
+
+/* Step 5b for a staged tree that keeps while in use: into the sink's batch
+ * (0; its outcome is reported when the batch is flushed, at the latest by
+ * the caller), or, without a batch, its own fresh scan right away. */
+static int probe_then_finish(ephemdir_ctx *ctx, struct staged_deletion *s, struct sweep_sink *sink) {
+        struct deletion_batch *b = sink->batch;
+
+        if (b) {
+                b->items[b->n++] = *s;
+                *s = (struct staged_deletion) { .parent_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+                if (b->n == b->cap)
+                        deletion_batch_flush(ctx, sink);
+                return 0;
+        }
+        struct inuse_snapshot *fresh = NULL;
+        struct in_use_answer a;
+        if (inuse_scan(ctx->uid, &fresh) < 0)
+                fresh = NULL;
+        staged_verdict(fresh, s, &a);
+        if (fresh)
+                inuse_snapshot_free(fresh);
+        return finish_staged(ctx, s, true, &a, sink);
+}
+
+/* Steps 1-5: on 0, *s holds the verified staged tree, its claim and lock. */
+static int stage_entry(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink,
+                       struct staged_deletion *s) {
         _cleanup_close_ int parent_fd = -1, dir_fd = -1, lock_fd = -1;
         _cleanup_free_ char *staging_name = NULL, *staging_path = NULL;
         char claim_id[MARKER_ID_LEN + 1];
@@ -317,7 +436,7 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
 
         /* keep_while_in_use: a process holding something inside defers it.
          * Cheap first look (the sweep's snapshot); a process that gets in
-         * after it is caught by the re-probe once the tree is staged. */
+         * after it is caught by the scan after the rename (step 5b). */
         r = check_in_use(ctx, e, sink);
         if (r < 0)
                 return r;
@@ -386,25 +505,35 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
                 return -ESTALE;
         }
 
-        /* 5b. keep_while_in_use: probe again, now that the tree is out of
-         * reach by its path.  In use: put back, deferred like the first probe. */
-        if (probes_in_use(e, sink)) {
-                struct in_use_answer a;
-                r = recheck_staged(ctx, &staged, claim_id, parent_fd, staging_name, sink, &a);
-                if (r != 0) {
-                        entry_lock_release(ctx, e->id, TAKE_FD(lock_fd), false);
-                        return r < 0 ? r : report_in_use(ctx, e, &a, sink);
-                }
+        r = entry_copy(&staged, &s->e);
+        if (r < 0) {
+                /* Left DELETING, staged: the next recovery pass decides. */
+                return r;
         }
+        memcpy(s->claim_id, claim_id, sizeof(claim_id));
+        s->staging_name = TAKE_PTR(staging_name);
+        s->parent_fd = TAKE_FD(parent_fd);
+        s->dir_fd = TAKE_FD(dir_fd);
+        s->lock_fd = TAKE_FD(lock_fd);
+        return 0;
+}
 
-        /* 6 + 7 */
-        r = delete_staged(ctx, &staged, claim_id, parent_fd, dir_fd, staging_name, stat_key, sink);
-        entry_lock_release(ctx, e->id, TAKE_FD(lock_fd), r == 0);
+int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
+                 const char *stat_key, struct sweep_sink *sink) {
+        struct staged_deletion s = { .reason = reason, .stat_key = stat_key,
+                                     .parent_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+        int r;
+
+        r = stage_entry(ctx, e, sink, &s);
         if (r < 0)
                 return r;
-        emit(sink, EPHEMDIR_EVENT_REMOVED, e, reason, NULL, 0);
-        ctx_log(ctx, EPHEMDIR_LOG_DEBUG, "removed %s (%s)", e->path, reason);
-        return 0;
+        s.reason = reason;
+        s.stat_key = stat_key;
+        /* 5b. keep_while_in_use: judged again, now that the tree is out of
+         * reach by its path; 6 + 7 follow from finish_staged(). */
+        if (probes_in_use(e, sink))
+                return probe_then_finish(ctx, &s, sink);
+        return finish_staged(ctx, &s, false, NULL, sink);
 }
 
 /* Recovery for a DELETING/RECOVERY row whose lock we hold.  Cases:
@@ -417,7 +546,7 @@ int deletion_run(ephemdir_ctx *ctx, const struct entry *e, const char *reason,
  *   no staging, no original        -> the tree was gone before the commit:
  *                                     commit now
  *   no staging, other object there -> park: ambiguous */
-static int recover_locked(ephemdir_ctx *ctx, const struct entry *e, struct sweep_sink *sink) {
+static int recover_locked(ephemdir_ctx *ctx, const struct entry *e, int *lock_fd, struct sweep_sink *sink) {
         _cleanup_free_ char *parent = NULL, *name = NULL, *bad = NULL;
         _cleanup_close_ int parent_fd = -1, dir_fd = -1;
         const char *staging_name;
@@ -453,15 +582,24 @@ static int recover_locked(ephemdir_ctx *ctx, const struct entry *e, struct sweep
                 /* A crash after the rename left the tree staged, possibly
                  * before the re-probe ran, or after it found the tree in use:
                  * finishing blindly would delete under a holder.  Same check
-                 * as a fresh deletion; in use, the stage is undone and the
-                 * normal policy decides again (and defers it). */
+                 * as a fresh deletion (a scan started now, under our lock,
+                 * with the tree staged: batched like one); in use, the stage
+                 * is undone and the normal policy decides again (and defers
+                 * it).  The staged tree and our lock go with it (*lock_fd -1). */
                 if (probes_in_use(e, sink)) {
-                        struct in_use_answer a;
-                        r = recheck_staged(ctx, e, e->claim_id, parent_fd, staging_name, sink, &a);
-                        if (r > 0)
-                                emit(sink, EPHEMDIR_EVENT_RECOVERED, e, "claim-released", NULL, 0);
-                        if (r != 0)
-                                return r < 0 ? r : 0;
+                        struct staged_deletion st = { .stat_key = "swept", .recovering = true,
+                                                      .parent_fd = -1, .dir_fd = -1, .lock_fd = -1 };
+                        r = entry_copy(e, &st.e);
+                        st.staging_name = strdup(staging_name);
+                        if (r < 0 || !st.staging_name) {
+                                staged_done(&st);
+                                return -ENOMEM;
+                        }
+                        snprintf(st.claim_id, sizeof(st.claim_id), "%s", e->claim_id);
+                        st.parent_fd = TAKE_FD(parent_fd);
+                        st.dir_fd = TAKE_FD(dir_fd);
+                        st.lock_fd = TAKE_FD(*lock_fd);
+                        return probe_then_finish(ctx, &st, sink);
                 }
                 r = delete_staged(ctx, e, e->claim_id, parent_fd, dir_fd, staging_name, "swept", sink);
                 if (r == 0)
@@ -531,7 +669,12 @@ int deletion_recover(ephemdir_ctx *ctx, const struct entry *row, bool reclaim, s
                 entry_lock_release(ctx, row->id, TAKE_FD(lock_fd), false);
                 return 0;
         }
-        r = recover_locked(ctx, &e, sink);
+        r = recover_locked(ctx, &e, &lock_fd, sink);
+        if (lock_fd < 0) {
+                /* Handed to the in-use check with the staged tree. */
+                entry_done(&e);
+                return r;
+        }
         struct entry after = {};
         bool gone = registry_get_by_id(ctx->reg, e.id, &after) == -ENOENT;
         entry_done(&after);

@@ -6,7 +6,7 @@
  *
  * One inuse_scan() collects every (process, path) reference once and serves
  * a whole sweep's first look (the deletion path scans once more for each
- * entry it is about to delete, see delete.c): every candidate is answered
+ * batch of entries it has staged for deletion, see delete.c): every candidate is answered
  * by inuse_check() in O(log n) (the collected paths are sorted once; each
  * candidate is two binary searches).  Two backends fill the same snapshot:
  *

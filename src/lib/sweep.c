@@ -23,6 +23,8 @@ static void recovery_pass(ephemdir_ctx *ctx, struct sweep_sink *sink) {
                 return;
         for (size_t i = 0; i < n; i++)
                 (void) deletion_recover(ctx, &rows[i], false, sink);
+        /* Before the candidate pass: what is put back is judged there. */
+        deletion_batch_flush(ctx, sink);
         entry_free_array(rows, n);
 }
 
@@ -109,15 +111,26 @@ static bool lacks_tag(const struct entry *e, const void *userdata) {
 static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, size_t limit,
                       sweep_skip_fn skip, const void *skip_data, struct sweep_sink *sink) {
         struct policy_env env = { .now = platform_now(), .boot_id = ctx->boot_id, .mode = mode };
+        struct deletion_batch batch;
         struct entry *rows = NULL;
         size_t n = 0;
 
+        /* keep_while_in_use trees are judged after their rename by one scan
+         * per batch, not one per tree (delete.c, step 5b). */
+        int r = deletion_batch_init(&batch);
+        if (r < 0)
+                return ctx_fail(ctx, r, "out of memory");
+        sink->batch = &batch;
         if (!dry_run && mode != POLICY_LAZY)
                 recovery_pass(ctx, sink);
 
-        int r = candidates(ctx, mode, env.now, limit, &rows, &n);
-        if (r < 0)
+        r = candidates(ctx, mode, env.now, limit, &rows, &n);
+        if (r < 0) {
+                sink->batch = NULL;
+                deletion_batch_done(&batch);
+                sweep_sink_done(sink);
                 return ctx_fail(ctx, r, "reading the registry: %s", registry_error(ctx->reg));
+        }
 
         for (size_t i = 0; i < n; i++) {
                 if (skip && skip(&rows[i], skip_data))
@@ -133,6 +146,9 @@ static int sweep_with(ephemdir_ctx *ctx, enum policy_mode mode, bool dry_run, si
                 else
                         (void) deletion_run(ctx, &rows[i], reason, "swept", sink);
         }
+        deletion_batch_flush(ctx, sink);
+        sink->batch = NULL;
+        deletion_batch_done(&batch);
         entry_free_array(rows, n);
         sweep_sink_done(sink);
         return 0;

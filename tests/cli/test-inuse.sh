@@ -176,13 +176,20 @@ test_lsof_probe_that_hangs_is_killed_and_defers_with_a_warning() {
         fi
 }
 
+# counting_lsof: a wrapper around the system's lsof that logs each run to
+# $T/lsof-runs; fails (the caller skips) without lsof.
+counting_lsof() {
+        local real
+        real=$(system_lsof) || return 1
+        fake_lsof lsof-counting "echo run >>$T/lsof-runs; exec $real \"\$@\""
+}
+
 # One lsof run per sweep for the first look at every candidate, plus one
-# re-probe per directory actually removed (after its rename, see delete.c);
-# a directory found in use costs no second run.
-test_lsof_probe_runs_lsof_once_per_sweep_plus_once_per_removed_directory() {
-        local real wrapper n held pid
-        real=$(system_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
-        wrapper=$(fake_lsof lsof-counting "echo run >>$T/lsof-runs; exec $real \"\$@\"")
+# per batch of directories staged for removal (after their renames, see
+# delete.c); a directory found in use at the first look costs nothing more.
+test_lsof_probe_runs_lsof_once_per_sweep_plus_once_per_batch() {
+        local wrapper n held pid
+        wrapper=$(counting_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
         for n in 1 2 3 4; do
                 "$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use >/dev/null
         done
@@ -193,16 +200,34 @@ test_lsof_probe_runs_lsof_once_per_sweep_plus_once_per_removed_directory() {
         rm -f "$T/lsof-runs"
         EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$wrapper later sweep >/dev/null
         n=$(wc -l <"$T/lsof-runs")
-        [ "$n" -eq 5 ] || fail "a sweep removing 4 of 5 directories ran lsof $n times, want 1 + 4"
+        [ "$n" -eq 2 ] || fail "a sweep removing 4 of 5 directories ran lsof $n times, want 1 + 1 (one batch)"
         [ "$(count_tracked "$W")" -eq 1 ] || fail "the free directories were not removed, or the held one was"
         kill "$pid"; wait "$pid" 2>/dev/null || true
         later sweep >/dev/null
 }
 
+# A batch holds at most 128 staged trees, and no more than the fd limit / 8
+# (3 fds each): under a limit of 256, 32; 70 free directories then take
+# ceil(70/32) = 3 scans after the first look.
+test_lsof_probe_sweep_scans_once_per_batch_of_staged_directories() {
+        local wrapper n
+        wrapper=$(counting_lsof) || { echo "(no lsof installed: skipped)"; return 0; }
+        for n in $(seq 1 70); do
+                "$EPHEMDIR" new -p "$W" --lifetime 1m --keep-while-in-use >/dev/null
+        done
+        rm -f "$T/lsof-runs"
+        (ulimit -n 256 && EPHEMDIR_TEST_INUSE_PROBE=lsof EPHEMDIR_TEST_LSOF=$wrapper later sweep >/dev/null) ||
+                fail "sweep failed"
+        n=$(wc -l <"$T/lsof-runs")
+        [ "$n" -eq 4 ] || fail "a sweep removing 70 directories ran lsof $n times, want 1 + 3 (batches of 32)"
+        [ "$(count_tracked "$W")" -eq 0 ] || fail "$(count_tracked "$W") directories were not removed"
+}
+
 # ---------------------------------------------------------------------------
 # The race between the probe and the rename.  A sweep's first probe uses a
 # snapshot taken once per sweep; a process that gets into the directory after
-# it and before the rename must still keep the directory.  EPHEMDIR_TEST_PAUSE
+# it and before the rename must still keep the directory (caught by the scan
+# each batch of staged directories gets after their renames).  EPHEMDIR_TEST_PAUSE
 # stops the sweep (SIGSTOP) at a named step of the deletion, so the holder
 # starts exactly in that window; SIGCONT lets the sweep go on.
 
@@ -331,6 +356,48 @@ test_holder_entering_between_probe_and_rename_keeps_the_directory() {
 
 test_lsof_probe_holder_entering_between_probe_and_rename_keeps_the_directory() {
         with_lsof_probe holder_entering_after_the_probe_keeps_the_directory
+}
+
+# One scan judges a whole batch, so it must start after the last rename of
+# the batch: a holder that gets into one of its directories after the first
+# look and after another directory of the batch was renamed keeps just that
+# one; the others of the same batch are deleted.  The sweep pauses before
+# each of the three renames; at the second pause (one renamed already) the
+# holder enters a directory still under its name.
+holder_entering_one_directory_of_a_batch_keeps_only_that_one() {
+        local d1 d2 d3 d held= sweep i
+        d1=$(racy_dir); d2=$(racy_dir); d3=$(racy_dir)
+        EPHEMDIR_TEST_PAUSE=before-stage EPHEMDIR_TEST_CLOCK_OFFSET=600 "$EPHEMDIR" sweep -v \
+                >"$T/race.out" 2>"$T/race.err" &
+        sweep=$!
+        for i in 1 2 3; do
+                wait_stopped "$sweep" || return 1
+                if [ "$i" = 2 ]; then
+                        for d in "$d1" "$d2" "$d3"; do
+                                [ -e "$d" ] && [ -z "$held" ] && held=$d
+                        done
+                        [ "$(ls -A "$W" | grep -c ephemdir-deleting)" -eq 1 ] || fail "not one directory staged at pause 2"
+                        start_holder file "$held"
+                fi
+                kill -CONT "$sweep"
+        done
+        wait "$sweep" || fail "sweep exit $?: $(cat "$T/race.err")"
+        grep -q "skipped $held (in-use): in use by pid $holder (sleep)" "$T/race.err" ||
+                fail "the sweep does not say it found pid $holder in $held: $(cat "$T/race.err")"
+        expect_put_back_intact "$held" file "held"
+        for d in "$d1" "$d2" "$d3"; do
+                [ "$d" = "$held" ] || [ ! -e "$d" ] || fail "the free directory $d of the batch was kept"
+        done
+        [ "$(count_tracked "$W")" -eq 1 ] || fail "the free directories of the batch are still tracked"
+        expect_removed_after_the_holder_exits "$held" "held"
+}
+
+test_holder_entering_one_directory_of_a_batch_keeps_only_that_one() {
+        holder_entering_one_directory_of_a_batch_keeps_only_that_one
+}
+
+test_lsof_probe_holder_entering_one_directory_of_a_batch_keeps_only_that_one() {
+        with_lsof_probe holder_entering_one_directory_of_a_batch_keeps_only_that_one
 }
 
 # Something new takes the original name while the in-use tree sits at its
