@@ -320,15 +320,17 @@ static int put_back(ephemdir_ctx *ctx, const struct staged_deletion *s, const st
  * deleted.  Consumes s, releases its lock. */
 static int finish_staged(ephemdir_ctx *ctx, struct staged_deletion *s, bool with_verdict,
                          const struct in_use_answer *a, struct sweep_sink *sink) {
+        bool free_to_go = !with_verdict || a->verdict == INUSE_FREE;
         int r;
 
-        if (with_verdict && a->verdict != INUSE_FREE)
-                r = put_back(ctx, s, a, sink);
-        else
+        if (free_to_go)
                 r = delete_staged(ctx, &s->e, s->claim_id, s->parent_fd, s->dir_fd, s->staging_name,
                                   s->stat_key, sink);
-        entry_lock_release(ctx, s->e.id, TAKE_FD(s->lock_fd), r == 0 && (!with_verdict || a->verdict == INUSE_FREE));
-        if (r == 0 && (!with_verdict || a->verdict == INUSE_FREE)) {
+        else
+                r = put_back(ctx, s, a, sink);
+        bool deleted = free_to_go && r == 0;
+        entry_lock_release(ctx, s->e.id, TAKE_FD(s->lock_fd), deleted);
+        if (deleted) {
                 if (s->recovering)
                         emit(sink, EPHEMDIR_EVENT_RECOVERED, &s->e, "interrupted-deletion", NULL, 0);
                 else {
